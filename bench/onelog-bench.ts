@@ -1,0 +1,116 @@
+// The system under test, "onelog": produce through Engine.append with one or many concurrent producers
+// (batches spread over partitions round-robin by batch) and consume every partition from offset 0,
+// decoding every record. It drives the public engine API only and must not reach into engine internals.
+
+import path from 'node:path';
+import { Engine } from '../src/storage/engine.ts';
+import { batchTotalSize, decodeRecords, type RecordInput } from '../src/format/record-batch.ts';
+import { BASE_TIMESTAMP, measure, ReadTally, withTempDir, type PayloadRecords, type RssTracker, type Sample } from './measure.ts';
+
+export const TOPIC = 'bench';
+const READ_MAX_BYTES = 1 << 20;
+
+export type OnelogSync = 'none' | 'batch';
+
+export interface ProduceShape {
+  readonly sync: OnelogSync;
+  readonly producers: number;
+  readonly batchSize: number;
+  readonly partitions: number;
+}
+
+export interface OnelogResult {
+  readonly produce: Sample;
+  /** Present when the consume was asked for: a read of the whole topic from a reopened engine. */
+  readonly consume: Sample | undefined;
+}
+
+/** The payload as onelog records, made once so that building inputs stays outside the timed section. */
+export function toRecordInputs(records: PayloadRecords): RecordInput[] {
+  const inputs: RecordInput[] = new Array<RecordInput>(records.count);
+  for (let i = 0; i < records.count; i++) {
+    inputs[i] = { key: records.keys[i]!, value: records.values[i]!, timestamp: BASE_TIMESTAMP + i };
+  }
+  return inputs;
+}
+
+export function splitBatches(inputs: readonly RecordInput[], batchSize: number): RecordInput[][] {
+  const batches: RecordInput[][] = [];
+  for (let start = 0; start < inputs.length; start += batchSize) batches.push(inputs.slice(start, start + batchSize));
+  return batches;
+}
+
+/**
+ * Sends `batches` with `producers` concurrent producers, each taking the next unsent batch and awaiting
+ * its append before taking another; batch b goes to partition b mod `partitions`.
+ */
+export async function produce(
+  engine: Engine,
+  batches: readonly (readonly RecordInput[])[],
+  producers: number,
+  partitions: number,
+  rss: RssTracker,
+): Promise<void> {
+  let next = 0;
+  const producer = async (): Promise<void> => {
+    while (next < batches.length) {
+      const b = next++;
+      await engine.append(TOPIC, b % partitions, batches[b]!);
+      rss.sample();
+    }
+  };
+  await Promise.all(Array.from({ length: producers }, producer));
+}
+
+/** Reads every partition of the topic from offset 0 to its high watermark, decoding every record. */
+export function consume(engine: Engine, partitions: number, tally: ReadTally, rss: RssTracker): void {
+  for (let partition = 0; partition < partitions; partition++) {
+    let offset = 0;
+    while (true) {
+      const res = engine.read(TOPIC, partition, offset, { maxBytes: READ_MAX_BYTES });
+      const buf = res.records;
+      for (let pos = 0; pos < buf.length; pos += batchTotalSize(buf, pos)) {
+        for (const record of decodeRecords(buf, pos)) tally.add(record.key, record.value);
+      }
+      rss.sample();
+      if (res.nextOffset >= res.highWatermark) break;
+      if (buf.length === 0 || res.nextOffset <= offset) {
+        throw new Error(`consume stalled on partition ${partition} at offset ${offset} (high watermark ${res.highWatermark})`);
+      }
+      offset = res.nextOffset;
+    }
+  }
+}
+
+/**
+ * Produces `batches` into a fresh file under `shape`, then (when `expected` is given) reopens the file
+ * and consumes the whole topic, checking it against `expected`. Files are deleted afterwards.
+ */
+export async function onelogRun(
+  batches: readonly (readonly RecordInput[])[],
+  shape: ProduceShape,
+  expected: ReadTally | undefined,
+): Promise<OnelogResult> {
+  return withTempDir(async (dir) => {
+    const file = path.join(dir, 'bench.onelog');
+    const writer = await Engine.open(file, { sync: shape.sync, create: true });
+    let produced: Sample;
+    try {
+      await writer.createTopic(TOPIC, { partitions: shape.partitions });
+      produced = await measure((rss) => produce(writer, batches, shape.producers, shape.partitions, rss));
+    } finally {
+      await writer.close();
+    }
+    if (expected === undefined) return { produce: produced, consume: undefined };
+
+    const reader = await Engine.open(file, { sync: shape.sync, create: false });
+    try {
+      const tally = new ReadTally();
+      const consumed = await measure((rss) => consume(reader, shape.partitions, tally, rss));
+      tally.expectSame(expected, `onelog consume (${shape.partitions} partitions)`);
+      return { produce: produced, consume: consumed };
+    } finally {
+      await reader.close();
+    }
+  });
+}

@@ -1,0 +1,315 @@
+// `npm run bench`: runs onelog and its peers (physical writes, SQLite) on the same payload in one process,
+// plus the large-topic RSS run in a child process, and prints an aligned table or, with --json, one JSON
+// object per line. Orchestration and reporting only: each system's work lives in its own bench file.
+
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { RecordInput } from '../src/format/record-batch.ts';
+import { onelogRun, splitBatches, toRecordInputs, type ProduceShape } from './onelog-bench.ts';
+import { physicalWrite, type PhysicalMode } from './physical-bench.ts';
+import { sqliteRun, type SqliteSync } from './sqlite-bench.ts';
+import {
+  KEY_BYTES,
+  makePayload,
+  maxRssBytes,
+  median,
+  rates,
+  RECORD_BYTES,
+  splitPayload,
+  tallyOf,
+  toMb,
+  VALUE_BYTES,
+  type PayloadRecords,
+  type ReadTally,
+  type ResultRow,
+  type Sample,
+} from './measure.ts';
+
+const USAGE = 'usage: npm run bench -- [--records N] [--runs N] [--large-gb N] [--skip-large] [--json]';
+const PARTITION_COUNTS = [1, 8] as const;
+const RSS_TARGET_MB = 200;
+
+interface Options {
+  readonly records: number;
+  readonly runs: number;
+  readonly largeGb: number;
+  readonly skipLarge: boolean;
+  readonly json: boolean;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      records: { type: 'string', default: '1000000' },
+      runs: { type: 'string', default: '3' },
+      'large-gb': { type: 'string', default: '4' },
+      'skip-large': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const positiveInteger = (name: string, text: string): number => {
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${text}\n${USAGE}`);
+    return n;
+  };
+  const largeGb = Number(values['large-gb']);
+  if (!Number.isFinite(largeGb) || largeGb <= 0) throw new Error(`--large-gb must be a positive number, got ${values['large-gb']}\n${USAGE}`);
+  return {
+    records: positiveInteger('records', values.records),
+    runs: positiveInteger('runs', values.runs),
+    largeGb,
+    skipLarge: values['skip-large'],
+    json: values.json,
+  };
+}
+
+function progress(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+type RowShape = Pick<ResultRow, 'bench' | 'system' | 'mode' | 'producers' | 'partitions' | 'batch_size'>;
+
+/** Folds the runs of one measurement into a row: median rates, highest sampled RSS. */
+function summarize(shape: RowShape, records: number, samples: readonly Sample[], extra: Partial<ResultRow> = {}): ResultRow {
+  const perRun = samples.map((s) => rates(records, s.seconds));
+  return {
+    ...shape,
+    records,
+    runs: samples.length,
+    msgs_per_s: median(perRun.map((r) => r.msgsPerS)),
+    mb_per_s: median(perRun.map((r) => r.mbPerS)),
+    rss_mb: toMb(Math.max(...samples.map((s) => s.rssPeakBytes))),
+    ...extra,
+  };
+}
+
+function describe(row: RowShape): string {
+  return `${row.system} ${row.bench} mode=${row.mode} producers=${row.producers} partitions=${row.partitions}`;
+}
+
+function rateText(samples: readonly Sample[], records: number): string {
+  const last = samples[samples.length - 1]!;
+  return `${Math.round(rates(records, last.seconds).msgsPerS).toLocaleString('en-US')} msgs/s`;
+}
+
+/** Everything every system reads, generated once before any clock starts and shared by all of them. */
+interface Prepared {
+  readonly payload: Buffer;
+  readonly records: PayloadRecords;
+  readonly expected: ReadTally;
+  readonly batchesBySize: ReadonlyMap<number, RecordInput[][]>;
+}
+
+function prepare(records: number): Prepared {
+  const payload = makePayload(records);
+  const split = splitPayload(payload);
+  const inputs = toRecordInputs(split);
+  return {
+    payload,
+    records: split,
+    expected: tallyOf(payload),
+    batchesBySize: new Map([1000, 100].map((size) => [size, splitBatches(inputs, size)])),
+  };
+}
+
+async function runOnelog(options: Options, prepared: Prepared): Promise<{ produce: ResultRow[]; consume: ResultRow[] }> {
+  const { expected, batchesBySize } = prepared;
+  const produceRows: ResultRow[] = [];
+  const consumeRows: ResultRow[] = [];
+  for (const partitions of PARTITION_COUNTS) {
+    const shapes: ProduceShape[] = [
+      { sync: 'none', producers: 1, batchSize: 1000, partitions },
+      { sync: 'batch', producers: 1, batchSize: 1000, partitions },
+      { sync: 'batch', producers: 64, batchSize: 100, partitions },
+    ];
+    for (const shape of shapes) {
+      const rowShape: RowShape = { bench: 'produce', system: 'onelog', mode: shape.sync, producers: shape.producers, partitions, batch_size: shape.batchSize };
+      const withConsume = shape.sync === 'none';
+      const produced: Sample[] = [];
+      const consumed: Sample[] = [];
+      for (let run = 1; run <= options.runs; run++) {
+        const result = await onelogRun(batchesBySize.get(shape.batchSize)!, shape, withConsume ? expected : undefined);
+        produced.push(result.produce);
+        if (result.consume !== undefined) consumed.push(result.consume);
+        progress(`${describe(rowShape)} run ${run}/${options.runs}: ${rateText(produced, options.records)}`);
+      }
+      produceRows.push(summarize(rowShape, options.records, produced, { max_rss_mb: toMb(maxRssBytes()) }));
+      if (withConsume) {
+        const consumeShape: RowShape = { ...rowShape, bench: 'consume' };
+        progress(`${describe(consumeShape)}: ${rateText(consumed, options.records)} (last run)`);
+        consumeRows.push(summarize(consumeShape, options.records, consumed, { max_rss_mb: toMb(maxRssBytes()) }));
+      }
+    }
+  }
+  return { produce: produceRows, consume: consumeRows };
+}
+
+async function runPhysical(options: Options, { payload }: Prepared): Promise<ResultRow[]> {
+  const rows: ResultRow[] = [];
+  for (const mode of ['none', 'fdatasync'] satisfies PhysicalMode[]) {
+    const shape: RowShape = { bench: 'produce', system: 'physical', mode: mode === 'none' ? 'none' : 'fdatasync/4MiB', producers: 1, partitions: 1, batch_size: 0 };
+    const samples: Sample[] = [];
+    for (let run = 1; run <= options.runs; run++) {
+      samples.push(await physicalWrite(payload, mode));
+      progress(`${describe(shape)} run ${run}/${options.runs}: ${rateText(samples, options.records)}`);
+    }
+    rows.push(summarize(shape, options.records, samples));
+  }
+  return rows;
+}
+
+async function runSqlite(options: Options, { records, expected }: Prepared): Promise<{ produce: ResultRow[]; consume: ResultRow[] }> {
+  const produceRows: ResultRow[] = [];
+  const consumeRows: ResultRow[] = [];
+  for (const sync of ['FULL', 'OFF'] satisfies SqliteSync[]) {
+    const shape: RowShape = { bench: 'produce', system: 'sqlite', mode: sync.toLowerCase(), producers: 1, partitions: 1, batch_size: 1000 };
+    const withRead = sync === 'OFF';
+    const written: Sample[] = [];
+    const read: Sample[] = [];
+    for (let run = 1; run <= options.runs; run++) {
+      const result = await sqliteRun(records, sync, withRead ? expected : undefined);
+      written.push(result.write);
+      if (result.read !== undefined) read.push(result.read);
+      progress(`${describe(shape)} run ${run}/${options.runs}: ${rateText(written, options.records)}`);
+    }
+    produceRows.push(summarize(shape, options.records, written));
+    if (withRead) {
+      const readShape: RowShape = { ...shape, bench: 'consume' };
+      progress(`${describe(readShape)}: ${rateText(read, options.records)} (last run)`);
+      consumeRows.push(summarize(readShape, options.records, read));
+    }
+  }
+  return { produce: produceRows, consume: consumeRows };
+}
+
+function isResultRow(value: unknown): value is ResultRow {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  const numbers = ['producers', 'partitions', 'batch_size', 'records', 'runs', 'msgs_per_s', 'mb_per_s', 'rss_mb'];
+  return (
+    (v.bench === 'large-produce' || v.bench === 'large-consume') &&
+    v.system === 'onelog' &&
+    typeof v.mode === 'string' &&
+    numbers.every((key) => typeof v[key] === 'number')
+  );
+}
+
+/** Runs bench/large-topic.ts in a child process so the RSS it reports is its own, and collects its rows. */
+async function runLarge(gb: number): Promise<ResultRow[]> {
+  const script = fileURLToPath(new URL('./large-topic.ts', import.meta.url));
+  progress(`large topic: writing and reading ${gb} GB in a child process`);
+  const child = spawn(process.execPath, [script, '--gb', String(gb)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  if (code !== 0) throw new Error(`large-topic child exited with code ${String(code)}`);
+  return output
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const parsed: unknown = JSON.parse(line);
+      if (!isResultRow(parsed)) throw new Error(`large-topic child printed an unexpected line: ${line}`);
+      progress(`${describe(parsed)}: ${Math.round(parsed.msgs_per_s).toLocaleString('en-US')} msgs/s, rss ${parsed.rss_mb.toFixed(0)} MB`);
+      return parsed;
+    });
+}
+
+/** Adds the ratios to onelog's rows: vs SQLite doing the same work, and batch mode vs fdatasync'd writes. */
+function withRatios(rows: readonly ResultRow[]): ResultRow[] {
+  const find = (bench: ResultRow['bench'], system: ResultRow['system'], mode: string): ResultRow | undefined =>
+    rows.find((r) => r.bench === bench && r.system === system && r.mode === mode);
+  const sqliteOff = find('produce', 'sqlite', 'off');
+  const sqliteFull = find('produce', 'sqlite', 'full');
+  const sqliteRead = find('consume', 'sqlite', 'off');
+  const physicalSynced = find('produce', 'physical', 'fdatasync/4MiB');
+  return rows.map((row) => {
+    if (row.system !== 'onelog') return row;
+    let peer: ResultRow | undefined;
+    if (row.bench === 'consume') peer = sqliteRead;
+    else if (row.bench === 'produce') peer = row.mode === 'none' ? sqliteOff : sqliteFull;
+    const ratios: Partial<ResultRow> = {};
+    if (peer !== undefined) Object.assign(ratios, { vs_sqlite: row.msgs_per_s / peer.msgs_per_s });
+    if (row.bench === 'produce' && row.mode === 'batch' && physicalSynced !== undefined) {
+      Object.assign(ratios, { vs_physical_fdatasync: row.mb_per_s / physicalSynced.mb_per_s });
+    }
+    return { ...row, ...ratios };
+  });
+}
+
+function formatTable(rows: readonly ResultRow[], options: Options, baselineRssMb: number): string {
+  const integer = (n: number): string => Math.round(n).toLocaleString('en-US');
+  const ratio = (n: number | undefined): string => (n === undefined ? '' : `${n.toFixed(2)}x`);
+  const header = ['system', 'bench', 'mode', 'producers', 'partitions', 'batch', 'msgs/s', 'MB/s', 'rss MB', 'vs sqlite', "vs fsync'd physical"];
+  const leftAligned = 3;
+  const cells = rows.map((r) => [
+    r.system,
+    r.bench,
+    r.mode,
+    String(r.producers),
+    String(r.partitions),
+    r.batch_size === 0 ? '1 MiB' : String(r.batch_size),
+    integer(r.msgs_per_s),
+    r.mb_per_s.toFixed(1),
+    integer(r.rss_mb),
+    ratio(r.vs_sqlite),
+    ratio(r.vs_physical_fdatasync),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: readonly string[]): string =>
+    c.map((text, i) => (i < leftAligned ? text.padEnd(widths[i]!) : text.padStart(widths[i]!))).join('  ').trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+
+  const large = rows.filter((r) => r.bench === 'large-produce' || r.bench === 'large-consume');
+  const largePeak = Math.max(...large.map((r) => Math.max(r.rss_mb, r.max_rss_mb ?? 0)));
+  const onelogMaxRss = Math.max(...rows.filter((r) => r.system === 'onelog' && !large.includes(r)).map((r) => r.max_rss_mb ?? 0));
+  const notes = [
+    `${options.records.toLocaleString('en-US')} records of ${KEY_BYTES} B key + ${VALUE_BYTES} B value; msgs/s and MB/s are the median of ${options.runs} run(s).`,
+    `MB/s counts key+value bytes only (${RECORD_BYTES} B per record) for every system, so all compare on the same payload; MB = 10^6 bytes.`,
+    'onelog produce: "none" = 1 producer awaiting each append; "batch" = 1 producer (batches of 1000) or 64 concurrent producers',
+    '  (batches of 100), each append awaited until durable; batches go to partitions round-robin. consume reads from offset 0,',
+    '  decoding every record and touching key and value, from the file written under sync none (reopened).',
+    'physical: plain sequential fs.writeSync of 1 MiB buffers of the same bytes, without and with fdatasync every 4 MiB.',
+    'sqlite: node:sqlite DatabaseSync, WAL, table (k BLOB, v BLOB), transactions of 1000 inserts; consume = SELECT of all rows.',
+    'vs sqlite: onelog none vs synchronous=OFF, batch vs synchronous=FULL, consume vs the SELECT (higher is better for onelog).',
+    "vs fsync'd physical: onelog batch-mode MB/s divided by physical fdatasync/4MiB MB/s.",
+    `rss MB: peak RSS of the bench process sampled during the measurement (highest over runs). Before any measurement it held`,
+    `  ${integer(baselineRssMb)} MB (the pre-generated payload and prepared inputs); its maxRSS after the onelog runs: ${integer(onelogMaxRss)} MB.`,
+  ];
+  if (large.length > 0) {
+    const met = largePeak < RSS_TARGET_MB ? 'met' : 'NOT met';
+    notes.push(
+      `large-*: ${options.largeGb} GB of payload in one partition (sync none, batches of 1000), written then read back in a child`,
+      `  process (1 run); its peak RSS (sampled and maxRSS) ${integer(largePeak)} MB: target < ${RSS_TARGET_MB} MB ${met}.`,
+    );
+  } else {
+    notes.push('large-topic run skipped (--skip-large).');
+  }
+  return [line(header), rule, ...cells.map(line), '', ...notes].join('\n');
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  progress(`${options.records.toLocaleString('en-US')} records, ${options.runs} run(s) per measurement`);
+  const prepared = prepare(options.records);
+  const baselineRssMb = toMb(process.memoryUsage.rss());
+  const onelog = await runOnelog(options, prepared);
+  const physical = await runPhysical(options, prepared);
+  const sqlite = await runSqlite(options, prepared);
+  const large = options.skipLarge ? [] : await runLarge(options.largeGb);
+  const rows = withRatios([...onelog.produce, ...physical, ...sqlite.produce, ...onelog.consume, ...sqlite.consume, ...large]);
+  if (options.json) {
+    for (const row of rows) console.log(JSON.stringify(row));
+  } else {
+    console.log(formatTable(rows, options, baselineRssMb));
+  }
+}
+
+await main();

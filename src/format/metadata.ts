@@ -1,0 +1,110 @@
+// The metadata blob: topics, partitions with their extent maps and checkpointed tails, producer state,
+// committed group offsets and the free-extent list, as UTF-8 JSON. Pure encode/decode with structural
+// validation; it does no I/O. A blob that fails validation is reported as CORRUPT_FILE.
+
+import { OnelogError } from '../errors.ts';
+
+/** One extent of a partition: [extent index, first offset stored in it, max timestamp seen in it]. */
+export type ExtentEntry = [index: number, firstOffset: number, maxTimestamp: number];
+
+/** Recent batches of one producer on one partition: [firstSequence, lastSequence, baseOffset, lastOffset]. */
+export type ProducerBatchEntry = [firstSequence: number, lastSequence: number, baseOffset: number, lastOffset: number];
+
+export interface ProducerMeta {
+  readonly epoch: number;
+  readonly batches: ProducerBatchEntry[];
+}
+
+export interface PartitionMeta {
+  readonly uid: number;
+  readonly slot: number;
+  readonly logStartOffset: number;
+  /** Offset after the last batch that was durable when this checkpoint was taken. */
+  readonly nextOffset: number;
+  /** File position just past that batch (0 while the partition has no extent). */
+  readonly tailPosition: number;
+  readonly extents: ExtentEntry[];
+  readonly producers: Record<string, ProducerMeta>;
+}
+
+export interface TopicMeta {
+  readonly name: string;
+  readonly topicId: string;
+  readonly configs: Record<string, string>;
+  readonly partitions: PartitionMeta[];
+}
+
+export interface GroupOffsetMeta {
+  readonly offset: number;
+  readonly leaderEpoch: number;
+  readonly metadata: string | null;
+  readonly commitTimestamp: number;
+}
+
+export interface DatabaseMeta {
+  readonly extentCount: number;
+  readonly freeExtents: number[];
+  readonly metaExtent: number;
+  readonly nextPartitionUid: number;
+  readonly nextProducerId: number;
+  readonly topics: TopicMeta[];
+  /** groupId → topic → partition (as a string key) → committed offset. */
+  readonly groups: Record<string, Record<string, Record<string, GroupOffsetMeta>>>;
+}
+
+export function encodeMetadata(meta: DatabaseMeta): Buffer {
+  return Buffer.from(JSON.stringify(meta), 'utf8');
+}
+
+function fail(what: string, position: number): never {
+  throw new OnelogError('CORRUPT_FILE', `The metadata checkpoint at position ${position} is malformed (${what}); the file is damaged. Run \`onelog verify\` and restore from a backup.`, { position });
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v);
+}
+
+function checkIntArray(v: unknown, length: number): boolean {
+  return Array.isArray(v) && v.length === length && v.every(isInt);
+}
+
+/** Parses and structurally validates a metadata blob read from `position`. */
+export function decodeMetadata(bytes: Buffer, position: number): DatabaseMeta {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    fail('not JSON', position);
+  }
+  if (!isObject(raw)) fail('not an object', position);
+  const { extentCount, freeExtents, metaExtent, nextPartitionUid, nextProducerId, topics, groups } = raw;
+  if (!isInt(extentCount) || !isInt(metaExtent) || !isInt(nextPartitionUid) || !isInt(nextProducerId)) fail('counters', position);
+  if (!Array.isArray(freeExtents) || !freeExtents.every(isInt)) fail('free extents', position);
+  if (!Array.isArray(topics) || !isObject(groups)) fail('topics or groups', position);
+  for (const t of topics) {
+    if (!isObject(t) || typeof t.name !== 'string' || typeof t.topicId !== 'string' || !isObject(t.configs) || !Array.isArray(t.partitions)) fail('topic', position);
+    for (const p of t.partitions) {
+      if (!isObject(p)) fail('partition', position);
+      if (!isInt(p.uid) || !isInt(p.slot) || !isInt(p.logStartOffset) || !isInt(p.nextOffset) || !isInt(p.tailPosition)) fail('partition fields', position);
+      if (!Array.isArray(p.extents) || !p.extents.every((e) => checkIntArray(e, 3))) fail('extent map', position);
+      if (!isObject(p.producers)) fail('producers', position);
+      for (const pr of Object.values(p.producers)) {
+        if (!isObject(pr) || !isInt(pr.epoch) || !Array.isArray(pr.batches) || !pr.batches.every((b) => checkIntArray(b, 4))) fail('producer state', position);
+      }
+    }
+  }
+  for (const g of Object.values(groups)) {
+    if (!isObject(g)) fail('group', position);
+    for (const tp of Object.values(g)) {
+      if (!isObject(tp)) fail('group topic', position);
+      for (const o of Object.values(tp)) {
+        if (!isObject(o) || !isInt(o.offset) || !isInt(o.leaderEpoch) || !isInt(o.commitTimestamp) || !(o.metadata === null || typeof o.metadata === 'string')) fail('group offset', position);
+      }
+    }
+  }
+  return raw as unknown as DatabaseMeta;
+}

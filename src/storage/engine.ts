@@ -1,0 +1,1319 @@
+// The storage engine: one database file holding topics, partitions (as chains of extents of Kafka
+// RecordBatch v2 bytes), committed group offsets and producer state. It owns the write path (writer lock,
+// group commit, checkpoints, recovery) and the read path (whole batches by offset). It does no network and
+// no record-level API work: the client layer builds on it.
+//
+// Invariants (each is relied on by recovery or by readers in other processes):
+//  I1. An append is acknowledged only after an fdatasync that began after its bytes were written
+//      (sync 'batch'/'always'); tail slots are published only after that fdatasync.
+//  I2. Readers never read past a partition's committed tail (the published slot, or this handle's own
+//      committed state), so a batch still being written is never visible.
+//  I3. Allocating an extent zeroes it first and is a checkpoint; no byte is written into the extent before
+//      that checkpoint is durable. Recovery scanning therefore never meets another partition's bytes.
+//  I4. An extent freed in checkpoint k is not zeroed or reused before checkpoint k is durable.
+//  I5. A checkpoint writes the metadata blob, fdatasyncs (making data and blob durable), writes the other
+//      superblock with a higher sequence and fdatasyncs again. The newest valid superblock names the state.
+//  I6. Recovery (first opener, or a writer finding a dead writer's mark) starts at each partition's
+//      checkpointed tail, accepts batches whose offsets continue exactly and whose CRC matches, cuts at the
+//      first that does not, and zeroes everything after the cut.
+
+import { randomUUID } from 'node:crypto';
+import { OnelogError } from '../errors.ts';
+import { type CompressionType } from '../format/compression.ts';
+import {
+  DATA_START,
+  DEFAULT_EXTENT_SIZE,
+  FORMAT_VERSION,
+  HEADER_SIZE,
+  LOCK_OPEN,
+  MAX_EXTENT_SIZE,
+  MIN_EXTENT_SIZE,
+  SLOT_COUNT,
+  SLOT_SIZE,
+  SUPERBLOCK_POSITIONS,
+  SUPERBLOCK_USED,
+  decodeCommitHeader,
+  decodeFileHeader,
+  decodeSuperblock,
+  decodeTailSlot,
+  encodeCommitHeader,
+  encodeFileHeader,
+  encodeSuperblock,
+  encodeTailSlot,
+  slotPosition,
+  type CommitHeader,
+  type FileHeader,
+  type Superblock,
+} from '../format/file-layout.ts';
+import { crc32c } from '../format/crc32c.ts';
+import { decodeMetadata, encodeMetadata, type DatabaseMeta, type ExtentEntry, type GroupOffsetMeta } from '../format/metadata.ts';
+import {
+  decodeRecords,
+  encodeBatch,
+  readBatchHeader,
+  setBaseOffset,
+  setLogAppendTime,
+  setPartitionLeaderEpoch,
+  verifyBatchCrc,
+  type RecordInput,
+} from '../format/record-batch.ts';
+import type { FileSystem, StorageFile } from './file-layer.ts';
+import { nodeFileSystem } from './node-file-layer.ts';
+import { extentStart, locate, positionInExtent, readBatches, scanBatches, type Geometry } from './partition-log.ts';
+import { checkProducer, producersFromMeta, producersToMeta, recordProducerBatch, type ProducerEntry } from './producer-state.ts';
+import { topicCompression, topicConfig, validatePartitionCount, validateTopicConfigs, validateTopicName } from './topic-rules.ts';
+import { WriterLock } from './writer-lock.ts';
+
+export type SyncMode = 'always' | 'batch' | 'none';
+
+export interface EngineOptions {
+  /** When an append is acknowledged: after its own fdatasync, after a shared one (default), or at once. */
+  readonly sync?: SyncMode;
+  /** Appends arriving while an fdatasync is in flight wait at most this long for the next one (ms). */
+  readonly groupCommitWindowMs?: number;
+  /** How long a writer waits for the writer lock before OnelogBusyError (ms). */
+  readonly busyTimeoutMs?: number;
+  /** Create the database when the file does not exist (default true). */
+  readonly create?: boolean;
+  readonly readOnly?: boolean;
+  /** Extent size for a new database (power of two, 64 KiB to 1 GiB; default 4 MiB). */
+  readonly extentSize?: number;
+  /** A checkpoint is taken after this many appended bytes, bounding recovery work (default 64 MiB). */
+  readonly checkpointBytes?: number;
+  /** How often a follow-read polls for commits made by other processes (ms, default 10). */
+  readonly pollIntervalMs?: number;
+  /** Database-wide topic config defaults, overriding Kafka's. */
+  readonly topicDefaults?: Readonly<Record<string, string>>;
+  readonly fileSystem?: FileSystem;
+  readonly clock?: () => number;
+}
+
+export interface TopicInfo {
+  readonly name: string;
+  readonly topicId: string;
+  readonly partitions: number;
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+export interface AppendOptions {
+  readonly compression?: CompressionType;
+  readonly producerId?: number;
+  readonly producerEpoch?: number;
+  readonly baseSequence?: number;
+}
+
+export interface AppendResult {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** The broker time stamped on the batch for LogAppendTime topics, else -1. */
+  readonly logAppendTime: number;
+  readonly logStartOffset: number;
+}
+
+export interface ReadOptions {
+  /** Byte budget; at least one whole batch is returned even when larger (default 1 MiB). */
+  readonly maxBytes?: number;
+}
+
+export interface ReadResult {
+  /** Whole RecordBatch v2 batches, concatenated exactly as stored. */
+  readonly records: Buffer;
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+  /** Offset to read next (the requested offset when nothing was returned). */
+  readonly nextOffset: number;
+}
+
+export interface OffsetForTimestamp {
+  readonly offset: number;
+  readonly timestamp: number;
+}
+
+export interface GroupOffsetCommit {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly leaderEpoch?: number;
+  readonly metadata?: string | null;
+}
+
+export interface GroupOffset extends GroupOffsetMeta {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  readonly uid: number;
+  readonly slot: number;
+  logStartOffset: number;
+  extents: ExtentEntry[];
+  /** Committed (durable, visible) end: offset and file position. */
+  nextOffset: number;
+  tailPosition: number;
+  /** Written end, ahead of the committed end while an fdatasync is pending (valid under the lock). */
+  writeNextOffset: number;
+  writeTailPosition: number;
+  producers: Map<number, ProducerEntry>;
+}
+
+interface TopicState {
+  readonly name: string;
+  readonly topicId: string;
+  configs: Record<string, string>;
+  partitions: PartitionState[];
+}
+
+interface AppendRequest {
+  readonly kind: 'append';
+  readonly topic: string;
+  readonly partition: number;
+  readonly batch: Buffer;
+  readonly resolve: (r: AppendResult) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+interface MetaRequest {
+  readonly kind: 'meta';
+  readonly apply: () => unknown;
+  readonly resolve: (r: unknown) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+type WriteRequest = AppendRequest | MetaRequest;
+
+interface Pending {
+  readonly partition: PartitionState | null;
+  readonly nextOffset: number;
+  readonly tailPosition: number;
+  readonly settle: () => void;
+  readonly fail: (e: unknown) => void;
+}
+
+const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+const MAX_METADATA_RETRIES = 5;
+
+function mergeDefaults(defaults: Readonly<Record<string, string>> | undefined, configs: Readonly<Record<string, string>>): Record<string, string> {
+  return { ...defaults, ...configs };
+}
+
+export class Engine {
+  readonly path: string;
+  readonly #file: StorageFile;
+  readonly #header: FileHeader;
+  readonly #geometry: Geometry;
+  readonly #options: EngineOptions;
+  readonly #sync: SyncMode;
+  readonly #clock: () => number;
+  readonly #lock: WriterLock;
+
+  // Metadata state (the last loaded or written checkpoint plus this handle's changes under the lock).
+  #superblock!: Superblock;
+  #superblockSlot = 0;
+  #metaNext = 0;
+  #extentCount = 0;
+  #freeExtents: number[] = [];
+  #freedSinceCheckpoint: number[] = [];
+  #metaExtent = 0;
+  #nextPartitionUid = 1;
+  #nextProducerId = 0;
+  #topics = new Map<string, TopicState>();
+  #byUid = new Map<number, PartitionState>();
+  #groups: Record<string, Record<string, Record<string, GroupOffsetMeta>>> = {};
+
+  // Commit header as last seen or written by this handle.
+  #commitSequence = 0;
+  #metaSequence = 0;
+
+  // Writer state.
+  #queue: WriteRequest[] = [];
+  #pending: Pending[] = [];
+  #pumpScheduled = false;
+  #acquiring = false;
+  #syncInFlight = false;
+  #syncTimer: NodeJS.Timeout | null = null;
+  #lastSyncStart = 0;
+  #bytesSinceCheckpoint = 0;
+  #failure: OnelogError | null = null;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+
+  // Follow-reads.
+  #waiters = new Set<() => void>();
+  #pollTimer: NodeJS.Timeout | null = null;
+  #positionHints = new Map<string, number>();
+
+  private constructor(path: string, file: StorageFile, header: FileHeader, options: EngineOptions) {
+    this.path = path;
+    this.#file = file;
+    this.#header = header;
+    this.#geometry = { dataStart: header.dataStart, extentSize: header.extentSize };
+    this.#options = options;
+    this.#sync = options.sync ?? 'batch';
+    this.#clock = options.clock ?? Date.now;
+    this.#lock = new WriterLock(file);
+  }
+
+  /** Opens (and by default creates) a database file, recovering it when the last writer died. */
+  static async open(path: string, options: EngineOptions = {}): Promise<Engine> {
+    const fsys = options.fileSystem ?? nodeFileSystem;
+    const sync = options.sync ?? 'batch';
+    if (!['always', 'batch', 'none'].includes(sync)) {
+      throw new OnelogError('INVALID_ARGUMENT', `sync must be 'always', 'batch' or 'none', got ${JSON.stringify(sync)}.`);
+    }
+    let file: StorageFile;
+    try {
+      file = fsys.open(path, { readOnly: options.readOnly ?? false });
+    } catch (err) {
+      if (!(err instanceof OnelogError && err.code === 'FILE_NOT_FOUND') || options.create === false || options.readOnly === true) throw err;
+      fsys.create(path, Engine.#initialImage(options));
+      file = fsys.open(path, { readOnly: false });
+    }
+    try {
+      const headerBytes = Buffer.alloc(HEADER_SIZE);
+      file.read(headerBytes, 0, HEADER_SIZE, 0);
+      const header = decodeFileHeader(headerBytes, path);
+      const engine = new Engine(path, file, header, options);
+      await engine.#start();
+      return engine;
+    } catch (err) {
+      file.close();
+      throw err;
+    }
+  }
+
+  static #initialImage(options: EngineOptions): Buffer {
+    const extentSize = options.extentSize ?? DEFAULT_EXTENT_SIZE;
+    if (!Number.isInteger(extentSize) || extentSize < MIN_EXTENT_SIZE || extentSize > MAX_EXTENT_SIZE || (extentSize & (extentSize - 1)) !== 0) {
+      throw new OnelogError('INVALID_ARGUMENT', `extentSize must be a power of two from ${MIN_EXTENT_SIZE} to ${MAX_EXTENT_SIZE} bytes, got ${String(extentSize)}.`);
+    }
+    const meta: DatabaseMeta = { extentCount: 1, freeExtents: [], metaExtent: 0, nextPartitionUid: 1, nextProducerId: 0, topics: [], groups: {} };
+    const blob = encodeMetadata(meta);
+    const image = Buffer.alloc(DATA_START + blob.length);
+    encodeFileHeader({ formatVersion: FORMAT_VERSION, extentSize, dataStart: DATA_START, databaseId: randomUUID(), createdAt: Date.now() }).copy(image, 0);
+    const sb = encodeSuperblock({ sequence: 1, metaPosition: DATA_START, metaLength: blob.length, metaCrc: crc32c(blob), extentCount: 1 });
+    sb.copy(image, SUPERBLOCK_POSITIONS[0]);
+    encodeCommitHeader({ writerState: 0, commitSequence: 0, metaSequence: 1 }).copy(image, slotPosition(0));
+    blob.copy(image, DATA_START);
+    return image;
+  }
+
+  async #start(): Promise<void> {
+    const readOnly = this.#options.readOnly === true;
+    this.#loadMetadata();
+    this.#readCommitHeaderInto();
+    if (readOnly) {
+      this.#applySlots();
+      return;
+    }
+    // Alone with the file: whatever the last writer left since its checkpoint must be validated.
+    if (this.#file.tryLock(LOCK_OPEN, true)) {
+      await this.#lock.acquire(this.#options.busyTimeoutMs ?? 5000, this.path);
+      try {
+        this.#recover();
+      } finally {
+        this.#releaseLock();
+        this.#file.unlock(LOCK_OPEN);
+      }
+    } else {
+      this.#applySlots();
+    }
+    // Hold the open lock shared so later openers know they are not alone. It can fail only while another
+    // opener holds it exclusively for its recovery; such an opener then recovers once more, harmlessly.
+    this.#file.tryLock(LOCK_OPEN, false);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Metadata: load, snapshot, checkpoint.
+
+  /** Valid superblocks, newest first, with the index of the slot each was read from. */
+  #readSuperblocks(): { sb: Superblock; slot: number }[] {
+    const found: { sb: Superblock; slot: number }[] = [];
+    const buf = Buffer.alloc(SUPERBLOCK_USED);
+    SUPERBLOCK_POSITIONS.forEach((position, slot) => {
+      buf.fill(0);
+      this.#file.read(buf, 0, SUPERBLOCK_USED, position);
+      const sb = decodeSuperblock(buf);
+      if (sb !== null) found.push({ sb, slot });
+    });
+    return found.sort((a, b) => b.sb.sequence - a.sb.sequence);
+  }
+
+  /** Loads the newest checkpoint whose superblock and blob both check out. */
+  #loadMetadata(): void {
+    for (let attempt = 0; attempt < MAX_METADATA_RETRIES; attempt++) {
+      const candidates = this.#readSuperblocks();
+      for (const { sb, slot } of candidates) {
+        if (sb.metaLength <= 0 || sb.metaLength > this.#geometry.extentSize) continue;
+        const blob = Buffer.alloc(sb.metaLength);
+        if (this.#file.read(blob, 0, sb.metaLength, sb.metaPosition) !== sb.metaLength) continue;
+        if (crc32c(blob) !== sb.metaCrc) continue;
+        const meta = decodeMetadata(blob, sb.metaPosition);
+        this.#installMetadata(sb, slot, meta);
+        return;
+      }
+      if (candidates.length > 0 && attempt < MAX_METADATA_RETRIES - 1) continue;
+      break;
+    }
+    throw new OnelogError('CORRUPT_FILE', `${this.path}: no valid metadata checkpoint was found (both superblocks or their metadata are damaged). Restore the file from a backup.`, {
+      position: SUPERBLOCK_POSITIONS[0],
+    });
+  }
+
+  #installMetadata(sb: Superblock, slot: number, meta: DatabaseMeta): void {
+    this.#superblock = sb;
+    this.#superblockSlot = slot;
+    this.#metaNext = sb.metaPosition + sb.metaLength;
+    this.#extentCount = meta.extentCount;
+    this.#freeExtents = [...meta.freeExtents];
+    this.#freedSinceCheckpoint = [];
+    this.#metaExtent = meta.metaExtent;
+    this.#nextPartitionUid = meta.nextPartitionUid;
+    this.#nextProducerId = meta.nextProducerId;
+    this.#groups = structuredClone(meta.groups);
+    const previous = this.#byUid;
+    this.#topics = new Map();
+    this.#byUid = new Map();
+    for (const t of meta.topics) {
+      const topic: TopicState = { name: t.name, topicId: t.topicId, configs: { ...t.configs }, partitions: [] };
+      t.partitions.forEach((p, index) => {
+        const old = previous.get(p.uid);
+        const ps: PartitionState = {
+          topic: t.name,
+          partition: index,
+          uid: p.uid,
+          slot: p.slot,
+          logStartOffset: p.logStartOffset,
+          extents: p.extents.map((e) => [...e]),
+          nextOffset: p.nextOffset,
+          tailPosition: p.tailPosition,
+          writeNextOffset: p.nextOffset,
+          writeTailPosition: p.tailPosition,
+          producers: producersFromMeta(p.producers),
+        };
+        if (old !== undefined && old.nextOffset > ps.nextOffset && positionInExtent(this.#geometry, ps.extents.at(-1)?.[0] ?? -1, old.tailPosition)) {
+          ps.nextOffset = old.nextOffset;
+          ps.tailPosition = old.tailPosition;
+        }
+        topic.partitions.push(ps);
+        this.#byUid.set(ps.uid, ps);
+      });
+      this.#topics.set(t.name, topic);
+    }
+    this.#positionHints.clear();
+  }
+
+  #snapshot(): DatabaseMeta {
+    return {
+      extentCount: this.#extentCount,
+      freeExtents: [...this.#freeExtents, ...this.#freedSinceCheckpoint].sort((a, b) => a - b),
+      metaExtent: this.#metaExtent,
+      nextPartitionUid: this.#nextPartitionUid,
+      nextProducerId: this.#nextProducerId,
+      topics: [...this.#topics.values()].map((t) => ({
+        name: t.name,
+        topicId: t.topicId,
+        configs: t.configs,
+        partitions: t.partitions.map((p) => ({
+          uid: p.uid,
+          slot: p.slot,
+          logStartOffset: p.logStartOffset,
+          nextOffset: p.writeNextOffset,
+          tailPosition: p.writeTailPosition,
+          extents: p.extents,
+          producers: producersToMeta(p.producers),
+        })),
+      })),
+      groups: this.#groups,
+    };
+  }
+
+  /** Takes an extent for use: a free one (lowest first) or a new one at the end of the file. */
+  #takeExtent(): number {
+    const free = this.#freeExtents.shift();
+    if (free !== undefined) return free;
+    return this.#extentCount++;
+  }
+
+  /** Writes a checkpoint (invariant I5). The caller holds the writer lock. */
+  #checkpoint(): void {
+    const position = (index: number): number => extentStart(this.#geometry, index);
+    let blob = encodeMetadata(this.#snapshot());
+    if (this.#metaNext + blob.length > position(this.#metaExtent) + this.#geometry.extentSize) {
+      if (blob.length > this.#geometry.extentSize) {
+        throw new OnelogError('METADATA_TOO_LARGE', `The database metadata (${blob.length} bytes) no longer fits in one extent (${this.#geometry.extentSize} bytes): create the database with a larger extentSize.`);
+      }
+      this.#freedSinceCheckpoint.push(this.#metaExtent);
+      this.#metaExtent = this.#takeExtent();
+      this.#metaNext = position(this.#metaExtent);
+      blob = encodeMetadata(this.#snapshot());
+    }
+    this.#file.write(blob, 0, blob.length, this.#metaNext);
+    this.#file.datasyncSync();
+    const sb: Superblock = {
+      sequence: this.#superblock.sequence + 1,
+      metaPosition: this.#metaNext,
+      metaLength: blob.length,
+      metaCrc: crc32c(blob),
+      extentCount: this.#extentCount,
+    };
+    const slot = 1 - this.#superblockSlot;
+    const sbBytes = encodeSuperblock(sb);
+    this.#file.write(sbBytes, 0, sbBytes.length, SUPERBLOCK_POSITIONS[slot]!);
+    this.#file.datasyncSync();
+    this.#superblock = sb;
+    this.#superblockSlot = slot;
+    this.#metaNext += blob.length;
+    this.#freeExtents.push(...this.#freedSinceCheckpoint);
+    this.#freeExtents.sort((a, b) => a - b);
+    this.#freedSinceCheckpoint = [];
+    this.#bytesSinceCheckpoint = 0;
+    this.#metaSequence = sb.sequence;
+    this.#writeCommitHeader(1);
+    // Everything written before the checkpoint is durable now: acknowledge it.
+    this.#settlePending();
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Commit header and tail slots.
+
+  #readCommitHeader(): CommitHeader | null {
+    const buf = Buffer.alloc(SLOT_SIZE);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      this.#file.read(buf, 0, SLOT_SIZE, slotPosition(0));
+      const ch = decodeCommitHeader(buf);
+      if (ch !== null) return ch;
+    }
+    return null;
+  }
+
+  #readCommitHeaderInto(): void {
+    const ch = this.#readCommitHeader();
+    if (ch !== null) {
+      this.#commitSequence = ch.commitSequence;
+      this.#metaSequence = ch.metaSequence;
+    }
+  }
+
+  #writeCommitHeader(writerState: number): void {
+    const buf = encodeCommitHeader({ writerState, commitSequence: this.#commitSequence, metaSequence: this.#metaSequence });
+    this.#file.write(buf, 0, SLOT_SIZE, slotPosition(0));
+  }
+
+  #writeSlot(ps: PartitionState): void {
+    const buf = Buffer.alloc(SLOT_SIZE);
+    encodeTailSlot({ partitionUid: ps.uid, nextOffset: ps.nextOffset, tailPosition: ps.tailPosition }, buf, 0);
+    this.#file.write(buf, 0, SLOT_SIZE, slotPosition(ps.slot));
+  }
+
+  /** Reads the tail slots of all partitions in one read and returns uid → slot. */
+  #readSlots(): Map<number, { nextOffset: number; tailPosition: number }> {
+    const out = new Map<number, { nextOffset: number; tailPosition: number }>();
+    let maxSlot = 0;
+    for (const ps of this.#byUid.values()) maxSlot = Math.max(maxSlot, ps.slot);
+    if (maxSlot === 0) return out;
+    const buf = Buffer.alloc(maxSlot * SLOT_SIZE);
+    this.#file.read(buf, 0, buf.length, slotPosition(1));
+    for (const ps of this.#byUid.values()) {
+      const slot = decodeTailSlot(buf, (ps.slot - 1) * SLOT_SIZE);
+      if (slot !== null && slot.partitionUid === ps.uid) out.set(ps.uid, slot);
+    }
+    return out;
+  }
+
+  /** Raises committed tails to what other handles published, where the slot is ahead and sane. */
+  #applySlots(): void {
+    for (const [uid, slot] of this.#readSlots()) {
+      const ps = this.#byUid.get(uid)!;
+      if (slot.nextOffset > ps.nextOffset && this.#tailIsKnown(ps, slot.tailPosition)) {
+        ps.nextOffset = slot.nextOffset;
+        ps.tailPosition = slot.tailPosition;
+      }
+    }
+  }
+
+  #tailIsKnown(ps: PartitionState, tail: number): boolean {
+    const last = ps.extents.at(-1);
+    return last !== undefined && positionInExtent(this.#geometry, last[0], tail);
+  }
+
+  /**
+   * Brings this handle's view up to date with commits by other handles (cheap when nothing changed: one
+   * read of the commit header). Not called while this handle holds the writer lock.
+   */
+  #refresh(): void {
+    if (this.#lock.held) return;
+    const ch = this.#readCommitHeader();
+    if (ch === null) return;
+    if (ch.metaSequence !== this.#metaSequence) {
+      this.#loadMetadata();
+      this.#metaSequence = ch.metaSequence;
+      this.#commitSequence = ch.commitSequence;
+      this.#applySlots();
+    } else if (ch.commitSequence !== this.#commitSequence) {
+      this.#commitSequence = ch.commitSequence;
+      this.#applySlots();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Recovery and catching up under the writer lock.
+
+  /**
+   * Scans each partition forward from `fromCheckpoint ? checkpointed tail : written tail`, up to `limit`
+   * when given (trusting published slots) or validating CRCs and cutting at the first bad batch.
+   */
+  #scanForward(ps: PartitionState, limit: number | null): void {
+    const last = ps.extents.at(-1);
+    if (last === undefined) return;
+    const start = ps.writeTailPosition;
+    const end = limit ?? extentStart(this.#geometry, last[0]) + this.#geometry.extentSize;
+    if (start >= end) return;
+    const result = scanBatches(this.#file, start, end, ps.writeNextOffset, limit === null, (b) => {
+      last[2] = Math.max(last[2], b.maxTimestamp);
+      recordProducerBatch(ps.producers, b.producerId, b.producerEpoch, b.baseSequence, b.baseOffset, b.lastOffset);
+      return false;
+    });
+    ps.writeNextOffset = result.nextOffset;
+    ps.writeTailPosition = result.position;
+    ps.nextOffset = result.nextOffset;
+    ps.tailPosition = result.position;
+  }
+
+  /** Invariant I6. Runs under the writer lock. */
+  #recover(): void {
+    this.#loadMetadata();
+    for (const ps of this.#byUid.values()) {
+      ps.nextOffset = ps.writeNextOffset;
+      ps.tailPosition = ps.writeTailPosition;
+      this.#scanForward(ps, null);
+      const last = ps.extents.at(-1);
+      if (last !== undefined) {
+        const end = extentStart(this.#geometry, last[0]) + this.#geometry.extentSize;
+        this.#file.zero(ps.writeTailPosition, end - ps.writeTailPosition);
+      }
+      this.#writeSlot(ps);
+    }
+    this.#commitSequence++;
+    this.#checkpoint();
+    this.#writeCommitHeader(0);
+  }
+
+  /** Called right after taking the writer lock: adopt other writers' commits, or recover a dead one's. */
+  #catchUp(): void {
+    const ch = this.#readCommitHeader();
+    if (ch === null || ch.writerState !== 0) {
+      this.#recover();
+    } else {
+      if (ch.metaSequence !== this.#metaSequence) {
+        this.#loadMetadata();
+        this.#metaSequence = ch.metaSequence;
+      }
+      this.#commitSequence = ch.commitSequence;
+      const slots = this.#readSlots();
+      for (const ps of this.#byUid.values()) {
+        const slot = slots.get(ps.uid);
+        if (slot !== undefined && slot.nextOffset > ps.writeNextOffset && this.#tailIsKnown(ps, slot.tailPosition)) {
+          this.#scanForward(ps, slot.tailPosition);
+        }
+        ps.nextOffset = ps.writeNextOffset;
+        ps.tailPosition = ps.writeTailPosition;
+      }
+    }
+    this.#writeCommitHeader(1);
+  }
+
+  #releaseLock(): void {
+    if (!this.#lock.held) return;
+    this.#writeCommitHeader(0);
+    this.#lock.release();
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // The write queue and group commit.
+
+  #checkUsable(): void {
+    if (this.#failure !== null) throw this.#failure;
+    if (this.#closed || this.#closing !== null) throw new OnelogError('CLOSED', `The database ${this.path} is closed: open it again to use it.`);
+  }
+
+  #checkWritable(): void {
+    this.#checkUsable();
+    if (this.#options.readOnly === true) throw new OnelogError('READ_ONLY', `The database ${this.path} was opened read-only: open it without readOnly to write.`);
+  }
+
+  #enqueue<T>(make: (resolve: (v: T) => void, reject: (e: unknown) => void) => WriteRequest): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push(make(resolve, reject));
+      this.#schedulePump();
+    });
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #fail(err: unknown): void {
+    if (this.#failure === null) {
+      this.#failure = new OnelogError('FAILED', `The database ${this.path} hit an I/O error and is in a failed state: ${err instanceof Error ? err.message : String(err)}. Close and reopen it.`, { cause: err });
+    }
+    const failure = this.#failure;
+    for (const r of this.#queue) r.reject(failure);
+    for (const p of this.#pending) p.fail(failure);
+    this.#queue = [];
+    this.#pending = [];
+    if (this.#syncTimer !== null) clearTimeout(this.#syncTimer);
+    this.#syncTimer = null;
+    this.#lock.release();
+    this.#wakeWaiters();
+  }
+
+  /** Writes queued requests and decides when to fdatasync. `afterSync`: called as a sync completed. */
+  #pump(afterSync = false): void {
+    if (this.#failure !== null || this.#acquiring) return;
+    if (!this.#lock.held) {
+      if (this.#queue.length === 0) return;
+      this.#acquiring = true;
+      this.#lock.acquire(this.#options.busyTimeoutMs ?? 5000, this.path).then(
+        () => {
+          this.#acquiring = false;
+          try {
+            this.#catchUp();
+          } catch (err) {
+            this.#fail(err);
+            return;
+          }
+          this.#pump();
+        },
+        (err: unknown) => {
+          this.#acquiring = false;
+          for (const r of this.#queue) r.reject(err);
+          this.#queue = [];
+        },
+      );
+      return;
+    }
+    try {
+      if (this.#sync !== 'always') {
+        while (this.#queue.length > 0) this.#execute(this.#queue.shift()!);
+      } else if (!this.#syncInFlight && this.#pending.length === 0 && this.#queue.length > 0) {
+        this.#execute(this.#queue.shift()!);
+      }
+      if (this.#bytesSinceCheckpoint >= (this.#options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES)) this.#checkpoint();
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    if (this.#syncInFlight || this.#syncTimer !== null) return;
+    if (this.#pending.length === 0) {
+      this.#afterCommit();
+      return;
+    }
+    if (this.#sync === 'none') {
+      this.#settlePending();
+      this.#afterCommit();
+      return;
+    }
+    // Appends that arrived while a sync was in flight share the next one, started no sooner than the
+    // group-commit window after the previous one began; an append into an idle database is synced at once.
+    const wait = afterSync && this.#sync === 'batch' ? this.#lastSyncStart + (this.#options.groupCommitWindowMs ?? 2) - Date.now() : 0;
+    if (wait > 0) {
+      this.#syncTimer = setTimeout(() => {
+        this.#syncTimer = null;
+        this.#startSync();
+      }, wait);
+      return;
+    }
+    this.#startSync();
+  }
+
+  #startSync(): void {
+    if (this.#failure !== null) return;
+    if (this.#pending.length === 0) {
+      this.#afterCommit();
+      return;
+    }
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#syncInFlight = true;
+    this.#lastSyncStart = Date.now();
+    this.#file.datasync().then(
+      () => {
+        this.#syncInFlight = false;
+        if (this.#failure !== null) return;
+        try {
+          this.#publish(batch);
+        } catch (err) {
+          this.#fail(err);
+          return;
+        }
+        this.#pump(true);
+      },
+      (err: unknown) => {
+        this.#syncInFlight = false;
+        this.#fail(err);
+        for (const p of batch) p.fail(this.#failure!);
+      },
+    );
+  }
+
+  /** Makes durable writes visible: raise committed tails, publish slots, bump the commit sequence. */
+  #publish(batch: Pending[]): void {
+    const touched = new Set<PartitionState>();
+    for (const p of batch) {
+      const ps = p.partition;
+      if (ps !== null && p.nextOffset > ps.nextOffset) {
+        ps.nextOffset = p.nextOffset;
+        ps.tailPosition = p.tailPosition;
+        touched.add(ps);
+      }
+    }
+    for (const ps of touched) this.#writeSlot(ps);
+    if (touched.size > 0) {
+      this.#commitSequence++;
+      this.#writeCommitHeader(1);
+    }
+    for (const p of batch) p.settle();
+    if (touched.size > 0) this.#wakeWaiters();
+  }
+
+  #settlePending(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#publish(batch);
+  }
+
+  /** Nothing queued or pending: release the lock unless more work is already waiting. */
+  #afterCommit(): void {
+    if (this.#queue.length > 0) {
+      if (this.#lock.othersWaiting()) this.#releaseLock();
+      this.#schedulePump();
+      return;
+    }
+    this.#releaseLock();
+  }
+
+  #execute(request: WriteRequest): void {
+    if (request.kind === 'meta') {
+      let result: unknown;
+      try {
+        result = request.apply();
+      } catch (err) {
+        request.reject(err);
+        return;
+      }
+      this.#checkpoint();
+      request.resolve(result);
+      return;
+    }
+    const ps = this.#partitionOrNull(request.topic, request.partition);
+    if (ps === null) {
+      request.reject(this.#unknownPartition(request.topic, request.partition));
+      return;
+    }
+    const topic = this.#topics.get(request.topic)!;
+    const batch = request.batch;
+    const header = readBatchHeader(batch, 0);
+    if (header.producerId >= 0 && header.baseSequence >= 0) {
+      let check;
+      try {
+        check = checkProducer(ps.producers, header.producerId, header.producerEpoch, header.baseSequence, header.lastOffsetDelta + 1, {
+          topic: ps.topic,
+          partition: ps.partition,
+        });
+      } catch (err) {
+        request.reject(err);
+        return;
+      }
+      if (check.kind === 'duplicate') {
+        const result: AppendResult = { baseOffset: check.baseOffset, lastOffset: check.lastOffset, logAppendTime: -1, logStartOffset: ps.logStartOffset };
+        this.#pending.push({ partition: null, nextOffset: 0, tailPosition: 0, settle: () => request.resolve(result), fail: request.reject });
+        return;
+      }
+    }
+    const size = batch.length;
+    const extentSize = this.#geometry.extentSize;
+    const last = ps.extents.at(-1);
+    if (last === undefined || ps.writeTailPosition + size > extentStart(this.#geometry, last[0]) + extentSize) {
+      this.#allocateExtent(ps);
+    }
+    const baseOffset = ps.writeNextOffset;
+    const lastOffset = baseOffset + header.lastOffsetDelta;
+    setBaseOffset(batch, 0, baseOffset);
+    setPartitionLeaderEpoch(batch, 0, 0);
+    let logAppendTime = -1;
+    let maxTimestamp = header.maxTimestamp;
+    if (topicConfig(topic.configs, 'message.timestamp.type') === 'LogAppendTime') {
+      logAppendTime = this.#clock();
+      setLogAppendTime(batch, 0, logAppendTime);
+      maxTimestamp = logAppendTime;
+    }
+    this.#file.write(batch, 0, size, ps.writeTailPosition);
+    ps.writeTailPosition += size;
+    ps.writeNextOffset = lastOffset + 1;
+    const current = ps.extents.at(-1)!;
+    current[2] = Math.max(current[2], maxTimestamp);
+    recordProducerBatch(ps.producers, header.producerId, header.producerEpoch, header.baseSequence, baseOffset, lastOffset);
+    this.#bytesSinceCheckpoint += size;
+    const result: AppendResult = { baseOffset, lastOffset, logAppendTime, logStartOffset: ps.logStartOffset };
+    this.#pending.push({ partition: ps, nextOffset: ps.writeNextOffset, tailPosition: ps.writeTailPosition, settle: () => request.resolve(result), fail: request.reject });
+  }
+
+  /** Invariant I3: zero, record, checkpoint; only then is the extent written. */
+  #allocateExtent(ps: PartitionState): void {
+    const index = this.#takeExtent();
+    const start = extentStart(this.#geometry, index);
+    this.#file.zero(start, this.#geometry.extentSize);
+    ps.extents.push([index, ps.writeNextOffset, -1]);
+    ps.writeTailPosition = start;
+    this.#checkpoint();
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Public API: topics.
+
+  #partitionOrNull(topic: string, partition: number): PartitionState | null {
+    return this.#topics.get(topic)?.partitions[partition] ?? null;
+  }
+
+  #unknownPartition(topic: string, partition: number): OnelogError {
+    const t = this.#topics.get(topic);
+    const what = t === undefined ? `Topic ${JSON.stringify(topic)} does not exist` : `Topic ${topic} has no partition ${String(partition)} (it has ${t.partitions.length})`;
+    return new OnelogError('UNKNOWN_TOPIC_OR_PARTITION', `${what}: create it first or check the name.`, { topic, partition });
+  }
+
+  #partition(topic: string, partition: number): PartitionState {
+    const ps = this.#partitionOrNull(topic, partition);
+    if (ps === null) throw this.#unknownPartition(topic, partition);
+    return ps;
+  }
+
+  #freeSlot(): number {
+    const used = new Set<number>();
+    for (const ps of this.#byUid.values()) used.add(ps.slot);
+    for (let s = 1; s < SLOT_COUNT; s++) if (!used.has(s)) return s;
+    throw new OnelogError('TOO_MANY_PARTITIONS', `The database holds the most partitions one file can track (${SLOT_COUNT - 1}): delete topics or use another file.`);
+  }
+
+  #newPartition(topic: string, index: number): PartitionState {
+    const ps: PartitionState = {
+      topic,
+      partition: index,
+      uid: this.#nextPartitionUid++,
+      slot: this.#freeSlot(),
+      logStartOffset: 0,
+      extents: [],
+      nextOffset: 0,
+      tailPosition: 0,
+      writeNextOffset: 0,
+      writeTailPosition: 0,
+      producers: new Map(),
+    };
+    this.#byUid.set(ps.uid, ps);
+    this.#writeSlot(ps);
+    return ps;
+  }
+
+  async createTopic(name: string, options: { partitions?: number; configs?: Readonly<Record<string, string>> } = {}): Promise<TopicInfo> {
+    this.#checkWritable();
+    validateTopicName(name);
+    const partitions = options.partitions ?? 1;
+    validatePartitionCount(name, partitions);
+    const configs = mergeDefaults(this.#options.topicDefaults, options.configs ?? {});
+    validateTopicConfigs(name, configs);
+    this.#checkMaxMessageBytes(name, configs);
+    return this.#enqueue<TopicInfo>((resolve, reject) => ({
+      kind: 'meta',
+      apply: () => {
+        if (this.#topics.has(name)) throw new OnelogError('TOPIC_EXISTS', `Topic ${name} already exists: choose another name or delete it first.`, { topic: name });
+        const topic: TopicState = { name, topicId: randomUUID(), configs, partitions: [] };
+        for (let i = 0; i < partitions; i++) topic.partitions.push(this.#newPartition(name, i));
+        this.#topics.set(name, topic);
+        return this.#topicInfo(topic);
+      },
+      resolve: resolve as (v: unknown) => void,
+      reject,
+    }));
+  }
+
+  #checkMaxMessageBytes(topic: string, configs: Readonly<Record<string, string>>): void {
+    const max = Number(topicConfig(configs, 'max.message.bytes'));
+    if (max > this.#geometry.extentSize) {
+      throw new OnelogError('INVALID_CONFIG', `Topic ${topic}: max.message.bytes ${max} exceeds this database's extent size (${this.#geometry.extentSize} bytes); a batch must fit in one extent.`, { topic });
+    }
+  }
+
+  async createPartitions(name: string, count: number): Promise<TopicInfo> {
+    this.#checkWritable();
+    validatePartitionCount(name, count);
+    return this.#enqueue<TopicInfo>((resolve, reject) => ({
+      kind: 'meta',
+      apply: () => {
+        const topic = this.#topics.get(name);
+        if (topic === undefined) throw this.#unknownPartition(name, 0);
+        if (count <= topic.partitions.length) {
+          throw new OnelogError('INVALID_PARTITIONS', `Topic ${name} has ${topic.partitions.length} partitions; the new count must be larger (got ${count}).`, { topic: name });
+        }
+        for (let i = topic.partitions.length; i < count; i++) topic.partitions.push(this.#newPartition(name, i));
+        return this.#topicInfo(topic);
+      },
+      resolve: resolve as (v: unknown) => void,
+      reject,
+    }));
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    this.#checkWritable();
+    await this.#enqueue<unknown>((resolve, reject) => ({
+      kind: 'meta',
+      apply: () => {
+        const topic = this.#topics.get(name);
+        if (topic === undefined) throw this.#unknownPartition(name, 0);
+        for (const ps of topic.partitions) {
+          for (const [index] of ps.extents) this.#freedSinceCheckpoint.push(index);
+          this.#byUid.delete(ps.uid);
+          const zero = Buffer.alloc(SLOT_SIZE);
+          this.#file.write(zero, 0, SLOT_SIZE, slotPosition(ps.slot));
+        }
+        this.#topics.delete(name);
+        for (const group of Object.values(this.#groups)) Reflect.deleteProperty(group, name);
+        return undefined;
+      },
+      resolve,
+      reject,
+    }));
+  }
+
+  async alterTopicConfigs(name: string, configs: Readonly<Record<string, string | null>>): Promise<TopicInfo> {
+    this.#checkWritable();
+    return this.#enqueue<TopicInfo>((resolve, reject) => ({
+      kind: 'meta',
+      apply: () => {
+        const topic = this.#topics.get(name);
+        if (topic === undefined) throw this.#unknownPartition(name, 0);
+        const next: Record<string, string> = { ...topic.configs };
+        for (const [k, v] of Object.entries(configs)) {
+          if (v === null) Reflect.deleteProperty(next, k);
+          else next[k] = v;
+        }
+        validateTopicConfigs(name, next);
+        this.#checkMaxMessageBytes(name, next);
+        topic.configs = next;
+        return this.#topicInfo(topic);
+      },
+      resolve: resolve as (v: unknown) => void,
+      reject,
+    }));
+  }
+
+  #topicInfo(t: TopicState): TopicInfo {
+    return { name: t.name, topicId: t.topicId, partitions: t.partitions.length, configs: { ...t.configs } };
+  }
+
+  listTopics(): TopicInfo[] {
+    this.#checkUsable();
+    this.#refresh();
+    return [...this.#topics.values()].map((t) => this.#topicInfo(t)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  describeTopic(name: string): TopicInfo | undefined {
+    this.#checkUsable();
+    this.#refresh();
+    const t = this.#topics.get(name);
+    return t === undefined ? undefined : this.#topicInfo(t);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Public API: appends.
+
+  /** Encodes `records` as one batch and appends it; resolves once durable under the sync mode. */
+  append(topic: string, partition: number, records: readonly RecordInput[], options: AppendOptions = {}): Promise<AppendResult> {
+    this.#checkWritable();
+    this.#refresh();
+    const t = this.#topics.get(topic);
+    this.#partition(topic, partition);
+    const compression = (t === undefined ? null : topicCompression(t.configs)) ?? options.compression ?? 'none';
+    const batch = encodeBatch({
+      baseOffset: 0,
+      records,
+      compression,
+      producerId: options.producerId ?? -1,
+      producerEpoch: options.producerEpoch ?? -1,
+      baseSequence: options.baseSequence ?? -1,
+    });
+    return this.#appendEncoded(topic, partition, batch, t?.configs ?? {});
+  }
+
+  /**
+   * Appends a batch built elsewhere (a Kafka producer's bytes): CRC and structure are checked, baseOffset
+   * and partitionLeaderEpoch are assigned, the rest is stored as sent (recompressed only when the topic's
+   * compression.type names another codec, as a Kafka broker does).
+   */
+  appendBatch(topic: string, partition: number, batch: Buffer): Promise<AppendResult> {
+    this.#checkWritable();
+    this.#refresh();
+    this.#partition(topic, partition);
+    const t = this.#topics.get(topic)!;
+    const header = readBatchHeader(batch, 0);
+    if (header.batchLength + 12 !== batch.length || !verifyBatchCrc(batch, 0)) {
+      throw new OnelogError('CORRUPT_BATCH', `The batch for ${topic}-${String(partition)} is damaged (length or CRC mismatch): the producer must resend it.`, { position: 0, topic, partition });
+    }
+    const wanted = topicCompression(t.configs);
+    let bytes: Buffer = Buffer.from(batch);
+    if (wanted !== null && wanted !== header.compression && !header.isControl) {
+      const records = decodeRecords(batch, 0);
+      bytes = encodeBatch({
+        baseOffset: 0,
+        records,
+        compression: wanted,
+        timestampType: header.timestampType,
+        producerId: header.producerId,
+        producerEpoch: header.producerEpoch,
+        baseSequence: header.baseSequence,
+        isTransactional: header.isTransactional,
+      });
+    }
+    return this.#appendEncoded(topic, partition, bytes, t.configs);
+  }
+
+  #appendEncoded(topic: string, partition: number, batch: Buffer, configs: Readonly<Record<string, string>>): Promise<AppendResult> {
+    const max = Number(topicConfig(configs, 'max.message.bytes'));
+    if (batch.length > max || batch.length > this.#geometry.extentSize) {
+      return Promise.reject(
+        new OnelogError('RECORD_TOO_LARGE', `The batch for ${topic}-${String(partition)} is ${batch.length} bytes, over max.message.bytes (${max}): send fewer or smaller records, or raise the topic's max.message.bytes.`, {
+          topic,
+          partition,
+        }),
+      );
+    }
+    return this.#enqueue<AppendResult>((resolve, reject) => ({ kind: 'append', topic, partition, batch, resolve, reject }));
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Public API: reads.
+
+  logStartOffset(topic: string, partition: number): number {
+    this.#checkUsable();
+    this.#refresh();
+    return this.#partition(topic, partition).logStartOffset;
+  }
+
+  highWatermark(topic: string, partition: number): number {
+    this.#checkUsable();
+    this.#refresh();
+    return this.#partition(topic, partition).nextOffset;
+  }
+
+  /** Reads whole batches from `offset` (never past the committed end), within a byte budget. */
+  read(topic: string, partition: number, offset: number, options: ReadOptions = {}): ReadResult {
+    this.#checkUsable();
+    this.#refresh();
+    const ps = this.#partition(topic, partition);
+    const hw = ps.nextOffset;
+    if (!Number.isSafeInteger(offset) || offset < ps.logStartOffset || offset > hw) {
+      throw new OnelogError(
+        'OFFSET_OUT_OF_RANGE',
+        `Offset ${String(offset)} is outside ${topic}-${String(partition)}'s log (logStartOffset ${ps.logStartOffset}, highWatermark ${hw}): seek within that range.`,
+        { topic, partition },
+      );
+    }
+    const empty: ReadResult = { records: Buffer.alloc(0), highWatermark: hw, logStartOffset: ps.logStartOffset, nextOffset: offset };
+    if (offset === hw) return empty;
+    const maxBytes = options.maxBytes ?? 1024 * 1024;
+    const view = { extents: ps.extents, tailPosition: ps.tailPosition };
+    const hintKey = `${String(ps.uid)}:${String(offset)}`;
+    const hint = this.#positionHints.get(hintKey);
+    this.#positionHints.delete(hintKey);
+    let position = hint ?? locate(this.#file, this.#geometry, view, offset);
+    let result = position < 0 ? null : readBatches(this.#file, this.#geometry, view, position, maxBytes);
+    if (hint !== undefined && (result === null || result.records.length === 0)) {
+      position = locate(this.#file, this.#geometry, view, offset);
+      result = position < 0 ? null : readBatches(this.#file, this.#geometry, view, position, maxBytes);
+    }
+    if (result === null || result.records.length === 0) {
+      throw new OnelogError('CORRUPT_FILE', `${topic}-${String(partition)}: offset ${String(offset)} is below the highWatermark (${hw}) but no batch holding it was found; the file is damaged. Run \`onelog verify\`.`, {
+        topic,
+        partition,
+        position,
+      });
+    }
+    if (this.#positionHints.size > 4096) this.#positionHints.clear();
+    this.#positionHints.set(`${String(ps.uid)}:${String(result.nextOffset)}`, result.endPosition);
+    return { records: result.records, highWatermark: hw, logStartOffset: ps.logStartOffset, nextOffset: result.nextOffset };
+  }
+
+  /**
+   * Resolves true once the partition's highWatermark passes `offset` (a commit by this or any other
+   * process), false after `timeoutMs`.
+   */
+  async waitForData(topic: string, partition: number, offset: number, timeoutMs: number): Promise<boolean> {
+    this.#checkUsable();
+    const ready = (): boolean => {
+      this.#refresh();
+      return this.#partition(topic, partition).nextOffset > offset;
+    };
+    if (ready()) return true;
+    return new Promise<boolean>((resolve) => {
+      const done = (value: boolean): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        this.#updatePolling();
+        resolve(value);
+      };
+      const check = (): void => {
+        if (this.#failure !== null || this.#closed) done(false);
+        else if (ready()) done(true);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#waiters.add(check);
+      this.#updatePolling();
+    });
+  }
+
+  #updatePolling(): void {
+    if (this.#waiters.size > 0 && this.#pollTimer === null) {
+      this.#pollTimer = setInterval(() => this.#wakeWaiters(), this.#options.pollIntervalMs ?? 10);
+    } else if (this.#waiters.size === 0 && this.#pollTimer !== null) {
+      clearInterval(this.#pollTimer);
+      this.#pollTimer = null;
+    }
+  }
+
+  #wakeWaiters(): void {
+    for (const w of [...this.#waiters]) w();
+  }
+
+  /** The first offset whose timestamp is >= `timestamp`, as Kafka's ListOffsets does; null when none. */
+  offsetForTimestamp(topic: string, partition: number, timestamp: number): OffsetForTimestamp | null {
+    this.#checkUsable();
+    this.#refresh();
+    const ps = this.#partition(topic, partition);
+    const view = { extents: ps.extents, tailPosition: ps.tailPosition };
+    for (let i = 0; i < ps.extents.length; i++) {
+      const [index, , maxTimestamp] = ps.extents[i]!;
+      const isLast = i === ps.extents.length - 1 || positionInExtent(this.#geometry, index, ps.tailPosition);
+      if (!isLast && maxTimestamp < timestamp) continue;
+      const start = extentStart(this.#geometry, index);
+      const end = positionInExtent(this.#geometry, index, ps.tailPosition) ? ps.tailPosition : start + this.#geometry.extentSize;
+      let found: OffsetForTimestamp | null = null;
+      scanBatches(this.#file, start, end, null, false, (b) => {
+        if (b.maxTimestamp < timestamp || b.lastOffset < ps.logStartOffset) return false;
+        const buf = Buffer.allocUnsafe(b.size);
+        this.#file.read(buf, 0, b.size, b.position);
+        for (const r of decodeRecords(buf, 0)) {
+          if (r.timestamp >= timestamp && r.offset >= ps.logStartOffset) {
+            found = { offset: r.offset, timestamp: r.timestamp };
+            return true;
+          }
+        }
+        return false;
+      });
+      if (found !== null) return found;
+      if (isLast) break;
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Public API: group offsets and producer ids.
+
+  async commitOffsets(groupId: string, offsets: readonly GroupOffsetCommit[]): Promise<void> {
+    this.#checkWritable();
+    if (groupId.length === 0) throw new OnelogError('INVALID_ARGUMENT', 'A group id must not be empty.');
+    await this.#enqueue<unknown>((resolve, reject) => ({
+      kind: 'meta',
+      apply: () => {
+        for (const o of offsets) this.#partition(o.topic, o.partition);
+        const group = (this.#groups[groupId] ??= {});
+        const now = this.#clock();
+        for (const o of offsets) {
+          (group[o.topic] ??= {})[String(o.partition)] = { offset: o.offset, leaderEpoch: o.leaderEpoch ?? -1, metadata: o.metadata ?? null, commitTimestamp: now };
+        }
+        return undefined;
+      },
+      resolve,
+      reject,
+    }));
+  }
+
+  fetchOffsets(groupId: string): GroupOffset[] {
+    this.#checkUsable();
+    this.#refresh();
+    const out: GroupOffset[] = [];
+    for (const [topic, partitions] of Object.entries(this.#groups[groupId] ?? {})) {
+      for (const [partition, o] of Object.entries(partitions)) out.push({ topic, partition: Number(partition), ...o });
+    }
+    return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  listGroups(): string[] {
+    this.#checkUsable();
+    this.#refresh();
+    return Object.keys(this.#groups).sort();
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    this.#checkWritable();
+    await this.#enqueue<unknown>((resolve, reject) => ({
+      kind: 'meta',
+      apply: () => Reflect.deleteProperty(this.#groups, groupId),
+      resolve,
+      reject,
+    }));
+  }
+
+  /** Allocates a new producerId (for idempotent producers). */
+  async allocateProducerId(): Promise<number> {
+    this.#checkWritable();
+    return this.#enqueue<number>((resolve, reject) => ({
+      kind: 'meta',
+      apply: () => this.#nextProducerId++,
+      resolve: resolve as (v: unknown) => void,
+      reject,
+    }));
+  }
+
+  /** Database facts for `onelog info` and tests. */
+  stats(): { extentSize: number; extentCount: number; freeExtents: number; fileSize: number; databaseId: string; formatVersion: number } {
+    this.#checkUsable();
+    this.#refresh();
+    return {
+      extentSize: this.#geometry.extentSize,
+      extentCount: this.#extentCount,
+      freeExtents: this.#freeExtents.length + this.#freedSinceCheckpoint.length,
+      fileSize: this.#file.size(),
+      databaseId: this.#header.databaseId,
+      formatVersion: this.#header.formatVersion,
+    };
+  }
+
+  /** Waits for queued writes, takes a final checkpoint and closes the file. */
+  close(): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    this.#closing = (async () => {
+      if (this.#failure === null && this.#options.readOnly !== true) {
+        try {
+          await new Promise<unknown>((resolve, reject) => {
+            this.#queue.push({ kind: 'meta', apply: () => undefined, resolve, reject });
+            this.#schedulePump();
+          });
+        } catch {
+          // A close never fails on the final checkpoint: the data is already durable or reported failed.
+        }
+      }
+      this.#closed = true;
+      if (this.#syncTimer !== null) clearTimeout(this.#syncTimer);
+      this.#waiters.forEach((w) => w());
+      this.#updatePolling();
+      this.#lock.release();
+      this.#file.close();
+    })();
+    return this.#closing;
+  }
+}
