@@ -48,6 +48,7 @@ import {
 import { crc32c } from '../format/crc32c.ts';
 import { decodeMetadata, encodeMetadata, type DatabaseMeta, type ExtentEntry, type GroupOffsetMeta } from '../format/metadata.ts';
 import {
+  RECORD_BATCH_OVERHEAD,
   decodeRecords,
   encodeBatch,
   readBatchHeader,
@@ -155,6 +156,9 @@ interface PartitionState {
   /** Written end, ahead of the committed end while an fdatasync is pending (valid under the lock). */
   writeNextOffset: number;
   writeTailPosition: number;
+  /** End as of the last completed fdatasync: what a checkpoint records. */
+  durableNextOffset: number;
+  durableTailPosition: number;
   producers: Map<number, ProducerEntry>;
 }
 
@@ -176,6 +180,8 @@ interface AppendRequest {
 
 interface MetaRequest {
   readonly kind: 'meta';
+  /** Sync at once after the checkpoint instead of joining the next group commit (close does this). */
+  readonly syncNow?: boolean;
   readonly apply: () => unknown;
   readonly resolve: (r: unknown) => void;
   readonly reject: (e: unknown) => void;
@@ -215,6 +221,10 @@ export class Engine {
   #extentCount = 0;
   #freeExtents: number[] = [];
   #freedSinceCheckpoint: number[] = [];
+  #freedAwaitingSync: number[] = [];
+  #superblockDurable = true;
+  /** Incremented by every superblock write; a sync that began at the current epoch makes it durable. */
+  #writeEpoch = 0;
   #metaExtent = 0;
   #nextPartitionUid = 1;
   #nextProducerId = 0;
@@ -368,6 +378,7 @@ export class Engine {
     this.#extentCount = meta.extentCount;
     this.#freeExtents = [...meta.freeExtents];
     this.#freedSinceCheckpoint = [];
+    this.#freedAwaitingSync = [];
     this.#metaExtent = meta.metaExtent;
     this.#nextPartitionUid = meta.nextPartitionUid;
     this.#nextProducerId = meta.nextProducerId;
@@ -390,6 +401,8 @@ export class Engine {
           tailPosition: p.tailPosition,
           writeNextOffset: p.nextOffset,
           writeTailPosition: p.tailPosition,
+          durableNextOffset: p.nextOffset,
+          durableTailPosition: p.tailPosition,
           producers: producersFromMeta(p.producers),
         };
         if (old !== undefined && old.nextOffset > ps.nextOffset && positionInExtent(this.#geometry, ps.extents.at(-1)?.[0] ?? -1, old.tailPosition)) {
@@ -407,7 +420,7 @@ export class Engine {
   #snapshot(): DatabaseMeta {
     return {
       extentCount: this.#extentCount,
-      freeExtents: [...this.#freeExtents, ...this.#freedSinceCheckpoint].sort((a, b) => a - b),
+      freeExtents: [...this.#freeExtents, ...this.#freedAwaitingSync, ...this.#freedSinceCheckpoint].sort((a, b) => a - b),
       metaExtent: this.#metaExtent,
       nextPartitionUid: this.#nextPartitionUid,
       nextProducerId: this.#nextProducerId,
@@ -419,8 +432,8 @@ export class Engine {
           uid: p.uid,
           slot: p.slot,
           logStartOffset: p.logStartOffset,
-          nextOffset: p.writeNextOffset,
-          tailPosition: p.writeTailPosition,
+          nextOffset: p.durableNextOffset,
+          tailPosition: p.durableTailPosition,
           extents: p.extents,
           producers: producersToMeta(p.producers),
         })),
@@ -429,15 +442,27 @@ export class Engine {
     };
   }
 
-  /** Takes an extent for use: a free one (lowest first) or a new one at the end of the file. */
-  #takeExtent(): number {
+  /**
+   * Takes an extent: a free one (lowest first) or a new one at the end of the file. For a partition's data
+   * a reused extent is zeroed and the zeros made durable before any checkpoint can name it (invariant I3);
+   * extents past the logical end were zeroed by recovery and never written since.
+   */
+  #takeExtent(forData: boolean): number {
     const free = this.#freeExtents.shift();
-    if (free !== undefined) return free;
-    return this.#extentCount++;
+    if (free === undefined) return this.#extentCount++;
+    if (forData) {
+      this.#file.zero(extentStart(this.#geometry, free), this.#geometry.extentSize);
+      this.#syncNow();
+    }
+    return free;
   }
 
-  /** Writes a checkpoint (invariant I5). The caller holds the writer lock. */
+  /**
+   * Writes a checkpoint (invariant I5) without waiting for it to be durable: the next fdatasync (a group
+   * commit, or the one the next checkpoint starts with) makes it so. The caller holds the writer lock.
+   */
   #checkpoint(): void {
+    if (!this.#superblockDurable) this.#syncNow();
     const position = (index: number): number => extentStart(this.#geometry, index);
     let blob = encodeMetadata(this.#snapshot());
     if (this.#metaNext + blob.length > position(this.#metaExtent) + this.#geometry.extentSize) {
@@ -445,12 +470,11 @@ export class Engine {
         throw new OnelogError('METADATA_TOO_LARGE', `The database metadata (${blob.length} bytes) no longer fits in one extent (${this.#geometry.extentSize} bytes): create the database with a larger extentSize.`);
       }
       this.#freedSinceCheckpoint.push(this.#metaExtent);
-      this.#metaExtent = this.#takeExtent();
+      this.#metaExtent = this.#takeExtent(false);
       this.#metaNext = position(this.#metaExtent);
       blob = encodeMetadata(this.#snapshot());
     }
     this.#file.write(blob, 0, blob.length, this.#metaNext);
-    this.#file.datasyncSync();
     const sb: Superblock = {
       sequence: this.#superblock.sequence + 1,
       metaPosition: this.#metaNext,
@@ -461,18 +485,44 @@ export class Engine {
     const slot = 1 - this.#superblockSlot;
     const sbBytes = encodeSuperblock(sb);
     this.#file.write(sbBytes, 0, sbBytes.length, SUPERBLOCK_POSITIONS[slot]!);
-    this.#file.datasyncSync();
     this.#superblock = sb;
     this.#superblockSlot = slot;
+    this.#superblockDurable = false;
+    this.#writeEpoch++;
     this.#metaNext += blob.length;
-    this.#freeExtents.push(...this.#freedSinceCheckpoint);
-    this.#freeExtents.sort((a, b) => a - b);
+    // Extents freed by this checkpoint become reusable once it is durable (invariant I4).
+    this.#freedAwaitingSync.push(...this.#freedSinceCheckpoint);
     this.#freedSinceCheckpoint = [];
     this.#bytesSinceCheckpoint = 0;
     this.#metaSequence = sb.sequence;
     this.#writeCommitHeader(1);
-    // Everything written before the checkpoint is durable now: acknowledge it.
-    this.#settlePending();
+  }
+
+  /** Everything written so far is durable after a completed fdatasync that began after it. */
+  #markDurable(epochAtStart: number, batch: readonly Pending[]): void {
+    for (const p of batch) {
+      const ps = p.partition;
+      if (ps !== null && p.nextOffset > ps.durableNextOffset) {
+        ps.durableNextOffset = p.nextOffset;
+        ps.durableTailPosition = p.tailPosition;
+      }
+    }
+    if (epochAtStart === this.#writeEpoch) {
+      this.#superblockDurable = true;
+      this.#freeExtents.push(...this.#freedAwaitingSync);
+      this.#freeExtents.sort((a, b) => a - b);
+      this.#freedAwaitingSync = [];
+    }
+  }
+
+  /** A synchronous fdatasync: all writes so far become durable. */
+  #syncNow(): void {
+    this.#file.datasyncSync();
+    for (const ps of this.#byUid.values()) {
+      ps.durableNextOffset = ps.writeNextOffset;
+      ps.durableTailPosition = ps.writeTailPosition;
+    }
+    this.#markDurable(this.#writeEpoch, []);
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -534,8 +584,7 @@ export class Engine {
   }
 
   #tailIsKnown(ps: PartitionState, tail: number): boolean {
-    const last = ps.extents.at(-1);
-    return last !== undefined && positionInExtent(this.#geometry, last[0], tail);
+    return ps.extents.some(([index]) => positionInExtent(this.#geometry, index, tail));
   }
 
   /**
@@ -561,42 +610,72 @@ export class Engine {
   // Recovery and catching up under the writer lock.
 
   /**
-   * Scans each partition forward from `fromCheckpoint ? checkpointed tail : written tail`, up to `limit`
-   * when given (trusting published slots) or validating CRCs and cutting at the first bad batch.
+   * Scans a partition forward from its written end, across its extents, either up to `limit` (a tail that
+   * another writer published: trusted, no CRC work) or, with `limit` null, validating every batch and
+   * stopping at the first that fails (recovery). Returns the index in ps.extents where it stopped.
    */
-  #scanForward(ps: PartitionState, limit: number | null): void {
-    const last = ps.extents.at(-1);
-    if (last === undefined) return;
-    const start = ps.writeTailPosition;
-    const end = limit ?? extentStart(this.#geometry, last[0]) + this.#geometry.extentSize;
-    if (start >= end) return;
-    const result = scanBatches(this.#file, start, end, ps.writeNextOffset, limit === null, (b) => {
-      last[2] = Math.max(last[2], b.maxTimestamp);
-      recordProducerBatch(ps.producers, b.producerId, b.producerEpoch, b.baseSequence, b.baseOffset, b.lastOffset);
-      return false;
-    });
-    ps.writeNextOffset = result.nextOffset;
-    ps.writeTailPosition = result.position;
-    ps.nextOffset = result.nextOffset;
-    ps.tailPosition = result.position;
+  #scanForward(ps: PartitionState, limit: number | null): number {
+    if (ps.extents.length === 0) return -1;
+    let i = ps.extents.findIndex(([index]) => positionInExtent(this.#geometry, index, ps.writeTailPosition));
+    if (i < 0) {
+      // The checkpoint predates the partition's first batch: its log starts at the first extent.
+      i = 0;
+      ps.writeTailPosition = extentStart(this.#geometry, ps.extents[0]![0]);
+    }
+    for (; i < ps.extents.length; i++) {
+      const entry = ps.extents[i]!;
+      const start = extentStart(this.#geometry, entry[0]);
+      if (!positionInExtent(this.#geometry, entry[0], ps.writeTailPosition)) {
+        ps.writeTailPosition = start;
+        entry[1] = ps.writeNextOffset;
+      }
+      const end = limit !== null && positionInExtent(this.#geometry, entry[0], limit) ? limit : start + this.#geometry.extentSize;
+      const result = scanBatches(this.#file, ps.writeTailPosition, end, ps.writeNextOffset, limit === null, (b) => {
+        entry[2] = Math.max(entry[2], b.maxTimestamp);
+        recordProducerBatch(ps.producers, b.producerId, b.producerEpoch, b.baseSequence, b.baseOffset, b.lastOffset);
+        return false;
+      });
+      ps.writeNextOffset = result.nextOffset;
+      ps.writeTailPosition = result.position;
+      if (limit !== null && result.position === limit) break;
+      // Continue into the next extent only when this one ended cleanly: too little room for another batch,
+      // or zeros (a torn or foreign batch ends the log).
+      if (i + 1 < ps.extents.length && !this.#endsCleanly(result.position, start + this.#geometry.extentSize)) break;
+    }
+    ps.nextOffset = ps.writeNextOffset;
+    ps.tailPosition = ps.writeTailPosition;
+    return ps.extents.findIndex(([index]) => positionInExtent(this.#geometry, index, ps.writeTailPosition));
+  }
+
+  #endsCleanly(position: number, extentEnd: number): boolean {
+    const room = extentEnd - position;
+    if (room < RECORD_BATCH_OVERHEAD) return true;
+    const probe = Buffer.alloc(RECORD_BATCH_OVERHEAD);
+    this.#file.read(probe, 0, RECORD_BATCH_OVERHEAD, position);
+    return probe.every((b) => b === 0);
   }
 
   /** Invariant I6. Runs under the writer lock. */
   #recover(): void {
     this.#loadMetadata();
     for (const ps of this.#byUid.values()) {
-      ps.nextOffset = ps.writeNextOffset;
-      ps.tailPosition = ps.writeTailPosition;
-      this.#scanForward(ps, null);
-      const last = ps.extents.at(-1);
-      if (last !== undefined) {
-        const end = extentStart(this.#geometry, last[0]) + this.#geometry.extentSize;
-        this.#file.zero(ps.writeTailPosition, end - ps.writeTailPosition);
-      }
+      const at = this.#scanForward(ps, null);
+      if (at < 0) continue;
+      const cutExtent = ps.extents[at]![0];
+      this.#file.zero(ps.writeTailPosition, extentStart(this.#geometry, cutExtent) + this.#geometry.extentSize - ps.writeTailPosition);
+      // Extents after the cut hold nothing of this log: free them (they are zeroed again when reused).
+      for (const [index] of ps.extents.splice(at + 1)) this.#freedSinceCheckpoint.push(index);
+      if (ps.extents[at]![1] > ps.writeNextOffset) ps.extents[at]![1] = ps.writeNextOffset;
       this.#writeSlot(ps);
     }
+    // Nothing past the logical end of the file may survive: a crashed allocation could have written there.
+    const logicalEnd = extentStart(this.#geometry, this.#extentCount);
+    const size = this.#file.size();
+    if (size > logicalEnd) this.#file.zero(logicalEnd, size - logicalEnd);
     this.#commitSequence++;
+    this.#syncNow();
     this.#checkpoint();
+    this.#syncNow();
     this.#writeCommitHeader(0);
   }
 
@@ -743,11 +822,13 @@ export class Engine {
     this.#pending = [];
     this.#syncInFlight = true;
     this.#lastSyncStart = Date.now();
+    const epoch = this.#writeEpoch;
     this.#file.datasync().then(
       () => {
         this.#syncInFlight = false;
         if (this.#failure !== null) return;
         try {
+          this.#markDurable(epoch, batch);
           this.#publish(batch);
         } catch (err) {
           this.#fail(err);
@@ -809,7 +890,12 @@ export class Engine {
         return;
       }
       this.#checkpoint();
-      request.resolve(result);
+      if (request.syncNow === true) {
+        this.#syncNow();
+        request.resolve(result);
+      } else {
+        this.#pending.push({ partition: null, nextOffset: 0, tailPosition: 0, settle: () => request.resolve(result), fail: request.reject });
+      }
       return;
     }
     const ps = this.#partitionOrNull(request.topic, request.partition);
@@ -840,6 +926,11 @@ export class Engine {
     const size = batch.length;
     const extentSize = this.#geometry.extentSize;
     const last = ps.extents.at(-1);
+    if (last !== undefined && !positionInExtent(this.#geometry, last[0], ps.writeTailPosition)) {
+      throw new OnelogError('CORRUPT_FILE', `${ps.topic}-${String(ps.partition)}: the write position ${ps.writeTailPosition} lies outside the partition's last extent; refusing to write. Run \`onelog verify\`.`, {
+        position: ps.writeTailPosition,
+      });
+    }
     if (last === undefined || ps.writeTailPosition + size > extentStart(this.#geometry, last[0]) + extentSize) {
       this.#allocateExtent(ps);
     }
@@ -865,11 +956,10 @@ export class Engine {
     this.#pending.push({ partition: ps, nextOffset: ps.writeNextOffset, tailPosition: ps.writeTailPosition, settle: () => request.resolve(result), fail: request.reject });
   }
 
-  /** Invariant I3: zero, record, checkpoint; only then is the extent written. */
+  /** Invariant I3: a zeroed extent, recorded by a checkpoint written before any batch goes into it. */
   #allocateExtent(ps: PartitionState): void {
-    const index = this.#takeExtent();
+    const index = this.#takeExtent(true);
     const start = extentStart(this.#geometry, index);
-    this.#file.zero(start, this.#geometry.extentSize);
     ps.extents.push([index, ps.writeNextOffset, -1]);
     ps.writeTailPosition = start;
     this.#checkpoint();
@@ -913,6 +1003,8 @@ export class Engine {
       tailPosition: 0,
       writeNextOffset: 0,
       writeTailPosition: 0,
+      durableNextOffset: 0,
+      durableTailPosition: 0,
       producers: new Map(),
     };
     this.#byUid.set(ps.uid, ps);
@@ -942,10 +1034,11 @@ export class Engine {
     }));
   }
 
+  /** An explicit max.message.bytes must fit one extent; the default is capped at the extent size. */
   #checkMaxMessageBytes(topic: string, configs: Readonly<Record<string, string>>): void {
-    const max = Number(topicConfig(configs, 'max.message.bytes'));
-    if (max > this.#geometry.extentSize) {
-      throw new OnelogError('INVALID_CONFIG', `Topic ${topic}: max.message.bytes ${max} exceeds this database's extent size (${this.#geometry.extentSize} bytes); a batch must fit in one extent.`, { topic });
+    const explicit = configs['max.message.bytes'];
+    if (explicit !== undefined && Number(explicit) > this.#geometry.extentSize) {
+      throw new OnelogError('INVALID_CONFIG', `Topic ${topic}: max.message.bytes ${explicit} exceeds this database's extent size (${this.#geometry.extentSize} bytes); a batch must fit in one extent.`, { topic });
     }
   }
 
@@ -1033,7 +1126,7 @@ export class Engine {
   // Public API: appends.
 
   /** Encodes `records` as one batch and appends it; resolves once durable under the sync mode. */
-  append(topic: string, partition: number, records: readonly RecordInput[], options: AppendOptions = {}): Promise<AppendResult> {
+  async append(topic: string, partition: number, records: readonly RecordInput[], options: AppendOptions = {}): Promise<AppendResult> {
     this.#checkWritable();
     this.#refresh();
     const t = this.#topics.get(topic);
@@ -1055,7 +1148,7 @@ export class Engine {
    * and partitionLeaderEpoch are assigned, the rest is stored as sent (recompressed only when the topic's
    * compression.type names another codec, as a Kafka broker does).
    */
-  appendBatch(topic: string, partition: number, batch: Buffer): Promise<AppendResult> {
+  async appendBatch(topic: string, partition: number, batch: Buffer): Promise<AppendResult> {
     this.#checkWritable();
     this.#refresh();
     this.#partition(topic, partition);
@@ -1083,8 +1176,8 @@ export class Engine {
   }
 
   #appendEncoded(topic: string, partition: number, batch: Buffer, configs: Readonly<Record<string, string>>): Promise<AppendResult> {
-    const max = Number(topicConfig(configs, 'max.message.bytes'));
-    if (batch.length > max || batch.length > this.#geometry.extentSize) {
+    const max = Math.min(Number(topicConfig(configs, 'max.message.bytes')), this.#geometry.extentSize);
+    if (batch.length > max) {
       return Promise.reject(
         new OnelogError('RECORD_TOO_LARGE', `The batch for ${topic}-${String(partition)} is ${batch.length} bytes, over max.message.bytes (${max}): send fewer or smaller records, or raise the topic's max.message.bytes.`, {
           topic,
@@ -1113,7 +1206,26 @@ export class Engine {
   /** Reads whole batches from `offset` (never past the committed end), within a byte budget. */
   read(topic: string, partition: number, offset: number, options: ReadOptions = {}): ReadResult {
     this.#checkUsable();
-    this.#refresh();
+    // Seqlock against extents being freed and reused by another process while we read: if the metadata
+    // changed between our refresh and the end of the read, read again with the new metadata.
+    for (let attempt = 0; ; attempt++) {
+      this.#refresh();
+      const seen = this.#metaSequence;
+      let result: ReadResult | OnelogError;
+      try {
+        result = this.#readOnce(topic, partition, offset, options.maxBytes ?? 1024 * 1024);
+      } catch (err) {
+        if (!(err instanceof OnelogError)) throw err;
+        result = err;
+      }
+      if (this.#lock.held || attempt >= 3 || this.#readCommitHeader()?.metaSequence === seen) {
+        if (result instanceof OnelogError) throw result;
+        return result;
+      }
+    }
+  }
+
+  #readOnce(topic: string, partition: number, offset: number, maxBytes: number): ReadResult {
     const ps = this.#partition(topic, partition);
     const hw = ps.nextOffset;
     if (!Number.isSafeInteger(offset) || offset < ps.logStartOffset || offset > hw) {
@@ -1123,9 +1235,7 @@ export class Engine {
         { topic, partition },
       );
     }
-    const empty: ReadResult = { records: Buffer.alloc(0), highWatermark: hw, logStartOffset: ps.logStartOffset, nextOffset: offset };
-    if (offset === hw) return empty;
-    const maxBytes = options.maxBytes ?? 1024 * 1024;
+    if (offset === hw) return { records: Buffer.alloc(0), highWatermark: hw, logStartOffset: ps.logStartOffset, nextOffset: offset };
     const view = { extents: ps.extents, tailPosition: ps.tailPosition };
     const hintKey = `${String(ps.uid)}:${String(offset)}`;
     const hint = this.#positionHints.get(hintKey);
@@ -1194,27 +1304,26 @@ export class Engine {
     this.#checkUsable();
     this.#refresh();
     const ps = this.#partition(topic, partition);
-    const view = { extents: ps.extents, tailPosition: ps.tailPosition };
     for (let i = 0; i < ps.extents.length; i++) {
       const [index, , maxTimestamp] = ps.extents[i]!;
       const isLast = i === ps.extents.length - 1 || positionInExtent(this.#geometry, index, ps.tailPosition);
       if (!isLast && maxTimestamp < timestamp) continue;
       const start = extentStart(this.#geometry, index);
       const end = positionInExtent(this.#geometry, index, ps.tailPosition) ? ps.tailPosition : start + this.#geometry.extentSize;
-      let found: OffsetForTimestamp | null = null;
+      const result: { found: OffsetForTimestamp | null } = { found: null };
       scanBatches(this.#file, start, end, null, false, (b) => {
         if (b.maxTimestamp < timestamp || b.lastOffset < ps.logStartOffset) return false;
         const buf = Buffer.allocUnsafe(b.size);
         this.#file.read(buf, 0, b.size, b.position);
         for (const r of decodeRecords(buf, 0)) {
           if (r.timestamp >= timestamp && r.offset >= ps.logStartOffset) {
-            found = { offset: r.offset, timestamp: r.timestamp };
+            result.found = { offset: r.offset, timestamp: r.timestamp };
             return true;
           }
         }
         return false;
       });
-      if (found !== null) return found;
+      if (result.found !== null) return result.found;
       if (isLast) break;
     }
     return null;
@@ -1300,7 +1409,7 @@ export class Engine {
       if (this.#failure === null && this.#options.readOnly !== true) {
         try {
           await new Promise<unknown>((resolve, reject) => {
-            this.#queue.push({ kind: 'meta', apply: () => undefined, resolve, reject });
+            this.#queue.push({ kind: 'meta', syncNow: true, apply: () => undefined, resolve, reject });
             this.#schedulePump();
           });
         } catch {
