@@ -100,13 +100,26 @@ export function maxRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
+/** Temp dirs not yet deleted, removed on exit too, so an interrupted or crashed run leaves no files. */
+const liveTempDirs = new Set<string>();
+
+function removeLiveTempDirs(): void {
+  for (const dir of liveTempDirs) fs.rmSync(dir, { recursive: true, force: true });
+  liveTempDirs.clear();
+}
+
+process.on('exit', removeLiveTempDirs);
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.on(signal, () => process.exit(code));
+
 /** Runs `work` inside a fresh directory under os.tmpdir() and deletes the directory afterwards. */
 export async function withTempDir<T>(work: (dir: string) => Promise<T> | T): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onelog-bench-'));
+  liveTempDirs.add(dir);
   try {
     return await work(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+    liveTempDirs.delete(dir);
   }
 }
 
@@ -152,22 +165,22 @@ function valueOf(payload: Buffer, index: number): Buffer {
   return payload.subarray(start, start + VALUE_BYTES);
 }
 
-/** Every record's key and value as Buffer views of the payload, made once before any clock starts. */
-export interface PayloadRecords {
-  readonly count: number;
-  readonly keys: readonly Buffer[];
-  readonly values: readonly Buffer[];
+/**
+ * One record of the payload: key and value are Buffer views into it. The shape is onelog's RecordInput
+ * (without headers), and the SQLite peer binds the same key and value Buffers.
+ */
+export interface BenchRecord {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  readonly timestamp: number;
 }
 
-export function splitPayload(payload: Buffer): PayloadRecords {
+/** Every record of the payload, made once before any clock starts and shared by all systems. */
+export function recordsOf(payload: Buffer): BenchRecord[] {
   const count = payload.length / RECORD_BYTES;
-  const keys: Buffer[] = new Array<Buffer>(count);
-  const values: Buffer[] = new Array<Buffer>(count);
-  for (let i = 0; i < count; i++) {
-    keys[i] = keyOf(payload, i);
-    values[i] = valueOf(payload, i);
-  }
-  return { count, keys, values };
+  const records: BenchRecord[] = new Array<BenchRecord>(count);
+  for (let i = 0; i < count; i++) records[i] = { key: keyOf(payload, i), value: valueOf(payload, i), timestamp: BASE_TIMESTAMP + i };
+  return records;
 }
 
 /**

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { Engine } from '../src/storage/engine.ts';
 import { batchTotalSize, decodeRecords, type RecordInput } from '../src/format/record-batch.ts';
-import { BASE_TIMESTAMP, measure, ReadTally, withTempDir, type PayloadRecords, type RssTracker, type Sample } from './measure.ts';
+import { measure, ReadTally, withTempDir, type RssTracker, type Sample } from './measure.ts';
 
 export const TOPIC = 'bench';
 const READ_MAX_BYTES = 1 << 20;
@@ -25,15 +25,6 @@ export interface OnelogResult {
   readonly consume: Sample | undefined;
 }
 
-/** The payload as onelog records, made once so that building inputs stays outside the timed section. */
-export function toRecordInputs(records: PayloadRecords): RecordInput[] {
-  const inputs: RecordInput[] = new Array<RecordInput>(records.count);
-  for (let i = 0; i < records.count; i++) {
-    inputs[i] = { key: records.keys[i]!, value: records.values[i]!, timestamp: BASE_TIMESTAMP + i };
-  }
-  return inputs;
-}
-
 export function splitBatches(inputs: readonly RecordInput[], batchSize: number): RecordInput[][] {
   const batches: RecordInput[][] = [];
   for (let start = 0; start < inputs.length; start += batchSize) batches.push(inputs.slice(start, start + batchSize));
@@ -44,7 +35,7 @@ export function splitBatches(inputs: readonly RecordInput[], batchSize: number):
  * Sends `batches` with `producers` concurrent producers, each taking the next unsent batch and awaiting
  * its append before taking another; batch b goes to partition b mod `partitions`.
  */
-export async function produce(
+async function produce(
   engine: Engine,
   batches: readonly (readonly RecordInput[])[],
   producers: number,

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { RecordInput } from '../src/format/record-batch.ts';
-import { onelogRun, splitBatches, toRecordInputs, type ProduceShape } from './onelog-bench.ts';
+import { onelogRun, splitBatches, type ProduceShape } from './onelog-bench.ts';
 import { physicalWrite, type PhysicalMode } from './physical-bench.ts';
 import { sqliteRun, type SqliteSync } from './sqlite-bench.ts';
 import {
@@ -16,11 +16,11 @@ import {
   median,
   rates,
   RECORD_BYTES,
-  splitPayload,
+  recordsOf,
   tallyOf,
   toMb,
   VALUE_BYTES,
-  type PayloadRecords,
+  type BenchRecord,
   type ReadTally,
   type ResultRow,
   type Sample,
@@ -97,20 +97,19 @@ function rateText(samples: readonly Sample[], records: number): string {
 /** Everything every system reads, generated once before any clock starts and shared by all of them. */
 interface Prepared {
   readonly payload: Buffer;
-  readonly records: PayloadRecords;
+  readonly records: readonly BenchRecord[];
   readonly expected: ReadTally;
-  readonly batchesBySize: ReadonlyMap<number, RecordInput[][]>;
+  readonly batchesBySize: ReadonlyMap<number, readonly (readonly RecordInput[])[]>;
 }
 
-function prepare(records: number): Prepared {
-  const payload = makePayload(records);
-  const split = splitPayload(payload);
-  const inputs = toRecordInputs(split);
+function prepare(count: number): Prepared {
+  const payload = makePayload(count);
+  const records = recordsOf(payload);
   return {
     payload,
-    records: split,
+    records,
     expected: tallyOf(payload),
-    batchesBySize: new Map([1000, 100].map((size) => [size, splitBatches(inputs, size)])),
+    batchesBySize: new Map([1000, 100].map((size) => [size, splitBatches(records, size)])),
   };
 }
 
@@ -244,6 +243,21 @@ function withRatios(rows: readonly ResultRow[]): ResultRow[] {
   });
 }
 
+/** Trims JSON numbers to the precision the measurement has: whole msgs/s, 0.1 MB, 3-digit ratios. */
+function rounded(row: ResultRow): ResultRow {
+  const to = (n: number, digits: number): number => Number(n.toFixed(digits));
+  const optional = (n: number | undefined, digits: number): number | undefined => (n === undefined ? undefined : to(n, digits));
+  return {
+    ...row,
+    msgs_per_s: Math.round(row.msgs_per_s),
+    mb_per_s: to(row.mb_per_s, 1),
+    rss_mb: to(row.rss_mb, 1),
+    max_rss_mb: optional(row.max_rss_mb, 1),
+    vs_sqlite: optional(row.vs_sqlite, 3),
+    vs_physical_fdatasync: optional(row.vs_physical_fdatasync, 3),
+  };
+}
+
 function formatTable(rows: readonly ResultRow[], options: Options, baselineRssMb: number): string {
   const integer = (n: number): string => Math.round(n).toLocaleString('en-US');
   const ratio = (n: number | undefined): string => (n === undefined ? '' : `${n.toFixed(2)}x`);
@@ -277,6 +291,7 @@ function formatTable(rows: readonly ResultRow[], options: Options, baselineRssMb
     '  (batches of 100), each append awaited until durable; batches go to partitions round-robin. consume reads from offset 0,',
     '  decoding every record and touching key and value, from the file written under sync none (reopened).',
     'physical: plain sequential fs.writeSync of 1 MiB buffers of the same bytes, without and with fdatasync every 4 MiB.',
+    'batch: records per append (onelog) or rows per transaction (sqlite), as written; physical writes 1 MiB buffers.',
     'sqlite: node:sqlite DatabaseSync, WAL, table (k BLOB, v BLOB), transactions of 1000 inserts; consume = SELECT of all rows.',
     'vs sqlite: onelog none vs synchronous=OFF, batch vs synchronous=FULL, consume vs the SELECT (higher is better for onelog).',
     "vs fsync'd physical: onelog batch-mode MB/s divided by physical fdatasync/4MiB MB/s.",
@@ -306,7 +321,7 @@ async function main(): Promise<void> {
   const large = options.skipLarge ? [] : await runLarge(options.largeGb);
   const rows = withRatios([...onelog.produce, ...physical, ...sqlite.produce, ...onelog.consume, ...sqlite.consume, ...large]);
   if (options.json) {
-    for (const row of rows) console.log(JSON.stringify(row));
+    for (const row of rows) console.log(JSON.stringify(rounded(row)));
   } else {
     console.log(formatTable(rows, options, baselineRssMb));
   }

@@ -8,14 +8,19 @@
 //      (sync 'batch'/'always'); tail slots are published only after that fdatasync.
 //  I2. Readers never read past a partition's committed tail (the published slot, or this handle's own
 //      committed state), so a batch still being written is never visible.
-//  I3. Allocating an extent zeroes it first and is a checkpoint; no byte is written into the extent before
-//      that checkpoint is durable. Recovery scanning therefore never meets another partition's bytes.
-//  I4. An extent freed in checkpoint k is not zeroed or reused before checkpoint k is durable.
-//  I5. A checkpoint writes the metadata blob, fdatasyncs (making data and blob durable), writes the other
-//      superblock with a higher sequence and fdatasyncs again. The newest valid superblock names the state.
+//  I3. A partition's new extent is zero: reused extents are zeroed and the zeros made durable before a
+//      checkpoint names them; extents past the logical end of the file are zeroed by recovery. A batch is
+//      written into an extent only after the checkpoint naming it was written, and acknowledged only after
+//      an fdatasync covering both. Recovery therefore never meets stale or foreign bytes as a valid batch.
+//  I4. An extent freed by checkpoint k is not zeroed or reused before checkpoint k is durable.
+//  I5. A checkpoint writes the metadata blob and then the superblock slot not holding the current
+//      superblock, with a higher sequence; it records each partition's durable tail, and the current
+//      superblock is made durable before its slot's twin is overwritten. The newest superblock whose blob
+//      checks out names the state, so a torn checkpoint leaves the previous one in force.
 //  I6. Recovery (first opener, or a writer finding a dead writer's mark) starts at each partition's
-//      checkpointed tail, accepts batches whose offsets continue exactly and whose CRC matches, cuts at the
-//      first that does not, and zeroes everything after the cut.
+//      checkpointed tail, accepts batches whose offsets continue exactly and whose CRC matches, crossing
+//      into the partition's next extent only where an extent ended cleanly, cuts at the first batch that
+//      fails, and zeroes everything after the cut.
 
 import { randomUUID } from 'node:crypto';
 import { OnelogError } from '../errors.ts';
@@ -889,6 +894,8 @@ export class Engine {
         request.reject(err);
         return;
       }
+      // Close syncs before and after, so the checkpoint it leaves records every tail.
+      if (request.syncNow === true) this.#syncNow();
       this.#checkpoint();
       if (request.syncNow === true) {
         this.#syncNow();
