@@ -127,7 +127,6 @@ function rawSnappyDecompress(input: Buffer): Buffer {
     if (b < 0x80) break;
   }
   if (declared > (input.length - pos) * SNAPPY_MAX_EXPANSION) throw new Error(`snappy block declares ${declared} bytes, more than its data can hold`);
-  const out = snappyUncompress(input, { asBuffer: true });
-  if (typeof out === 'string') throw new Error('snappy returned a string');
-  return out;
+  // With asBuffer the binding returns a Buffer; its declared type also covers the string mode.
+  return snappyUncompress(input, { asBuffer: true }) as Buffer;
 }

@@ -315,14 +315,12 @@ export function encodeBatch(input: BatchInput): Buffer {
 
 /**
  * LOG_OVERHEAD + batchLength of the batch at `position`, or -1 when fewer than LOG_OVERHEAD bytes are
- * there. A batchLength below the 49 bytes of an empty batch is CORRUPT_BATCH.
+ * there. The length field is not validated: a result below RECORD_BATCH_OVERHEAD means damage (or zeros).
  */
 export function batchTotalSize(buf: Uint8Array, position = 0): number {
   checkPosition(position);
   if (buf.length - position < LOG_OVERHEAD) return -1;
-  const batchLength = asBuffer(buf).readInt32BE(position + LENGTH_OFFSET);
-  if (batchLength < MIN_BATCH_LENGTH) throw corrupt(position, `batchLength ${batchLength} is below ${MIN_BATCH_LENGTH}`);
-  return LOG_OVERHEAD + batchLength;
+  return LOG_OVERHEAD + asBuffer(buf).readInt32BE(position + LENGTH_OFFSET);
 }
 
 /**
@@ -374,10 +372,17 @@ function storedCrcMatches(buf: Uint8Array, position: number, end: number): boole
   return b.readUInt32BE(position + CRC_OFFSET) === crc32c(b, position + ATTRIBUTES_OFFSET, end);
 }
 
-/** Whether the stored CRC-32C matches the bytes from attributes to the end of the batch. */
+/**
+ * Whether the stored CRC-32C matches the bytes from attributes to the end of the batch. Never throws for
+ * damage: false also when the batch is shorter than its header, its batchLength is below 49 or it runs
+ * past the end of `buf`. Nothing else (magic, codec, field ranges) is checked.
+ */
 export function verifyBatchCrc(buf: Uint8Array, position = 0): boolean {
-  const header = readBatchHeader(buf, position);
-  return storedCrcMatches(buf, position, batchEnd(buf, position, header.batchLength));
+  checkPosition(position);
+  if (buf.length - position < RECORD_BATCH_OVERHEAD) return false;
+  const batchLength = asBuffer(buf).readInt32BE(position + LENGTH_OFFSET);
+  if (batchLength < MIN_BATCH_LENGTH || batchLength > buf.length - position - LOG_OVERHEAD) return false;
+  return storedCrcMatches(buf, position, position + LOG_OVERHEAD + batchLength);
 }
 
 function readBytes(data: Buffer, cursor: VarintCursor, what: string): Buffer | null {

@@ -16,7 +16,7 @@ const TWO_POW_27 = 0x8000000;
 const MAX_SAFE_HIGH = 0x4000000;
 
 function corrupt(cursor: VarintCursor, what: string): OnelogError {
-  return new OnelogError('CORRUPT_BATCH', `Corrupt record batch: ${what} at byte ${cursor.pos}.`, { position: cursor.origin });
+  return new OnelogError('CORRUPT_BATCH', `Corrupt record batch at ${cursor.origin}: ${what}.`, { position: cursor.origin });
 }
 
 /** Bytes a zigzag varint of the int32 `value` takes (1..5). */
