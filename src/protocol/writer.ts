@@ -40,7 +40,7 @@ export class Writer {
     return this.#bytes.subarray(0, this.#length);
   }
 
-  /** Reserves `size` bytes and returns the offset they start at. */
+  /** Reserves `size` bytes and returns the offset they start at; may replace #bytes and #view. */
   #reserve(size: number): number {
     const needed = this.#length + size;
     if (needed > this.#bytes.length) {
@@ -56,22 +56,26 @@ export class Writer {
 
   int8(value: number): void {
     checkInteger(value, -0x80, 0x7f, 'int8');
-    this.#view.setInt8(this.#reserve(1), value);
+    const at = this.#reserve(1);
+    this.#view.setInt8(at, value);
   }
 
   int16(value: number): void {
     checkInteger(value, -0x8000, 0x7fff, 'int16');
-    this.#view.setInt16(this.#reserve(2), value);
+    const at = this.#reserve(2);
+    this.#view.setInt16(at, value);
   }
 
   uint16(value: number): void {
     checkInteger(value, 0, 0xffff, 'uint16');
-    this.#view.setUint16(this.#reserve(2), value);
+    const at = this.#reserve(2);
+    this.#view.setUint16(at, value);
   }
 
   int32(value: number): void {
     checkInteger(value, -0x80000000, 0x7fffffff, 'int32');
-    this.#view.setInt32(this.#reserve(4), value);
+    const at = this.#reserve(4);
+    this.#view.setInt32(at, value);
   }
 
   /** Overwrites the int32 at `offset` (e.g. a frame's size prefix written before its content). */
@@ -83,15 +87,18 @@ export class Writer {
 
   int64(value: bigint): void {
     if (value < INT64_MIN || value > INT64_MAX) invalid(`int64 out of range: ${value}`);
-    this.#view.setBigInt64(this.#reserve(8), value);
+    const at = this.#reserve(8);
+    this.#view.setBigInt64(at, value);
   }
 
   float64(value: number): void {
-    this.#view.setFloat64(this.#reserve(8), value);
+    const at = this.#reserve(8);
+    this.#view.setFloat64(at, value);
   }
 
   bool(value: boolean): void {
-    this.#view.setUint8(this.#reserve(1), value ? 1 : 0);
+    const at = this.#reserve(1);
+    this.#view.setUint8(at, value ? 1 : 0);
   }
 
   /** Unsigned LEB128 varint of a value in [0, 2^32). */
@@ -99,10 +106,12 @@ export class Writer {
     checkInteger(value, 0, 0xffffffff, 'unsigned varint');
     let rest = value;
     while (rest >= 0x80) {
-      this.#view.setUint8(this.#reserve(1), (rest % 0x80) | 0x80);
+      const at = this.#reserve(1);
+      this.#view.setUint8(at, (rest % 0x80) | 0x80);
       rest = Math.floor(rest / 0x80);
     }
-    this.#view.setUint8(this.#reserve(1), rest);
+    const at = this.#reserve(1);
+    this.#view.setUint8(at, rest);
   }
 
   /** Zigzag-encoded signed 32-bit varint. */
@@ -120,7 +129,7 @@ export class Writer {
   }
 
   /** Length prefix: uvarint length+1 when compact, else int16 (strings) or int32; -1 is null. */
-  #length(length: number, compact: boolean, wide: boolean): void {
+  #lengthPrefix(length: number, compact: boolean, wide: boolean): void {
     if (compact) this.uvarint(length + 1);
     else if (wide) this.int32(length);
     else this.int16(length);
@@ -128,14 +137,16 @@ export class Writer {
 
   /** Raw bytes, no length prefix. */
   raw(bytes: Uint8Array): void {
-    this.#bytes.set(bytes, this.#reserve(bytes.length));
+    const at = this.#reserve(bytes.length);
+    this.#bytes.set(bytes, at);
   }
 
   string(value: string, compact: boolean): void {
     const size = Buffer.byteLength(value, 'utf8');
     if (size > MAX_STRING_BYTES) invalid(`string of ${size} bytes exceeds ${MAX_STRING_BYTES}`);
-    this.#length(size, compact, false);
-    this.#bytes.write(value, this.#reserve(size), size, 'utf8');
+    this.#lengthPrefix(size, compact, false);
+    const at = this.#reserve(size);
+    this.#bytes.write(value, at, size, 'utf8');
   }
 
   /** A nullable string; `allowNull` false (a version where the field is not nullable) rejects null. */
@@ -143,13 +154,13 @@ export class Writer {
     if (value !== null) this.string(value, compact);
     else {
       checkNull(allowNull, 'string');
-      this.#length(-1, compact, false);
+      this.#lengthPrefix(-1, compact, false);
     }
   }
 
   /** A bytes or records field. */
   bytes(value: Uint8Array, compact: boolean): void {
-    this.#length(value.length, compact, true);
+    this.#lengthPrefix(value.length, compact, true);
     this.raw(value);
   }
 
@@ -157,12 +168,12 @@ export class Writer {
     if (value !== null) this.bytes(value, compact);
     else {
       checkNull(allowNull, 'bytes field');
-      this.#length(-1, compact, true);
+      this.#lengthPrefix(-1, compact, true);
     }
   }
 
   array<T>(values: readonly T[], compact: boolean, writeElement: (element: T) => void): void {
-    this.#length(values.length, compact, true);
+    this.#lengthPrefix(values.length, compact, true);
     for (const value of values) writeElement(value);
   }
 
@@ -175,7 +186,7 @@ export class Writer {
     if (values !== null) this.array(values, compact, writeElement);
     else {
       checkNull(allowNull, 'array');
-      this.#length(-1, compact, true);
+      this.#lengthPrefix(-1, compact, true);
     }
   }
 
