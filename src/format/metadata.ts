@@ -50,6 +50,11 @@ export interface DatabaseMeta {
   readonly topics: TopicMeta[];
   /** groupId → topic → partition (as a string key) → committed offset. */
   readonly groups: Record<string, Record<string, Record<string, GroupOffsetMeta>>>;
+  /**
+   * Named JSON documents that layers above the engine keep in the file (consumer-group membership, for
+   * one); the engine stores them without interpreting them. Absent in files that never had one.
+   */
+  readonly documents?: Record<string, unknown>;
 }
 
 export function encodeMetadata(meta: DatabaseMeta): Buffer {
@@ -81,7 +86,8 @@ export function decodeMetadata(bytes: Buffer, position: number): DatabaseMeta {
     fail('not JSON', position);
   }
   if (!isObject(raw)) fail('not an object', position);
-  const { extentCount, freeExtents, metaExtent, nextPartitionUid, nextProducerId, topics, groups } = raw;
+  const { extentCount, freeExtents, metaExtent, nextPartitionUid, nextProducerId, topics, groups, documents } = raw;
+  if (documents !== undefined && !isObject(documents)) fail('documents', position);
   if (!isInt(extentCount) || !isInt(metaExtent) || !isInt(nextPartitionUid) || !isInt(nextProducerId)) fail('counters', position);
   if (!Array.isArray(freeExtents) || !freeExtents.every(isInt)) fail('free extents', position);
   if (!Array.isArray(topics) || !isObject(groups)) fail('topics or groups', position);

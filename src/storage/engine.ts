@@ -240,6 +240,7 @@ export class Engine {
   #topics = new Map<string, TopicState>();
   #byUid = new Map<number, PartitionState>();
   #groups: Record<string, Record<string, Record<string, GroupOffsetMeta>>> = {};
+  #documents: Record<string, unknown> = {};
 
   // Commit header as last seen or written by this handle.
   #commitSequence = 0;
@@ -394,6 +395,7 @@ export class Engine {
     this.#nextPartitionUid = meta.nextPartitionUid;
     this.#nextProducerId = meta.nextProducerId;
     this.#groups = structuredClone(meta.groups);
+    this.#documents = structuredClone(meta.documents ?? {});
     const previous = this.#byUid;
     this.#topics = new Map();
     this.#byUid = new Map();
@@ -450,6 +452,7 @@ export class Engine {
         })),
       })),
       groups: this.#groups,
+      documents: this.#documents,
     };
   }
 
@@ -1413,6 +1416,44 @@ export class Engine {
       kind: 'meta',
       apply: () => Reflect.deleteProperty(this.#groups, groupId),
       resolve,
+      reject,
+    }));
+  }
+
+  /** A named JSON document kept in the file by a layer above (see updateDocument); undefined if absent. */
+  readDocument(key: string): unknown {
+    this.#checkUsable();
+    this.#refresh();
+    const value = this.#documents[key];
+    return value === undefined ? undefined : structuredClone(value);
+  }
+
+  /** Keys of the documents whose key starts with `prefix`. */
+  listDocuments(prefix: string): string[] {
+    this.#checkUsable();
+    this.#refresh();
+    return Object.keys(this.#documents)
+      .filter((k) => k.startsWith(prefix))
+      .sort();
+  }
+
+  /**
+   * Atomically replaces a named JSON document: `update` runs under the writer lock on the newest state
+   * (written by any process) and returns the new value (undefined deletes it) and a result; the promise
+   * resolves with that result once the change is durable. `update` must be a pure function of its input.
+   */
+  async updateDocument<T>(key: string, update: (current: unknown) => { readonly value: unknown; readonly result: T }): Promise<T> {
+    this.#checkWritable();
+    return this.#enqueue<T>((resolve, reject) => ({
+      kind: 'meta',
+      apply: () => {
+        const current = this.#documents[key];
+        const { value, result } = update(current === undefined ? undefined : structuredClone(current));
+        if (value === undefined) Reflect.deleteProperty(this.#documents, key);
+        else this.#documents[key] = structuredClone(value);
+        return result;
+      },
+      resolve: resolve as (v: unknown) => void,
       reject,
     }));
   }

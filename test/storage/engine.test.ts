@@ -356,3 +356,33 @@ test('deleting a topic frees its extents for reuse', async () => {
     await db.close();
   }
 });
+
+test('documents: atomic read-modify-write of named JSON, shared between handles and kept across reopen', async () => {
+  const file = tempFile();
+  const a = await Engine.open(file);
+  const b = await Engine.open(file);
+  try {
+    const bump = (db: Engine) =>
+      db.updateDocument('group:g', (current) => {
+        const n = typeof current === 'object' && current !== null && 'n' in current && typeof current.n === 'number' ? current.n : 0;
+        return { value: { n: n + 1 }, result: n + 1 };
+      });
+    const results = await Promise.all([bump(a), bump(b), bump(a), bump(b)]);
+    assert.deepEqual([...results].sort(), [1, 2, 3, 4], 'every update saw the previous one');
+    assert.deepEqual(b.readDocument('group:g'), { n: 4 });
+    assert.deepEqual(a.listDocuments('group:'), ['group:g']);
+    await a.updateDocument('group:h', () => ({ value: [1, 'x'], result: undefined }));
+    await b.updateDocument('group:g', () => ({ value: undefined, result: undefined }));
+    assert.deepEqual(a.listDocuments('group:'), ['group:h']);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  const c = await Engine.open(file);
+  try {
+    assert.deepEqual(c.readDocument('group:h'), [1, 'x']);
+    assert.equal(c.readDocument('group:g'), undefined);
+  } finally {
+    await c.close();
+  }
+});
