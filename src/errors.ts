@@ -20,6 +20,9 @@ export type OnelogErrorCode =
   | 'OUT_OF_ORDER_SEQUENCE'
   | 'INVALID_PRODUCER_EPOCH'
   | 'TOO_MANY_PARTITIONS'
+  | 'ILLEGAL_GENERATION'
+  | 'UNKNOWN_MEMBER_ID'
+  | 'REBALANCE_IN_PROGRESS'
   | 'METADATA_TOO_LARGE'
   | 'CLOSED'
   | 'BUSY'
@@ -27,7 +30,7 @@ export type OnelogErrorCode =
   | 'READ_ONLY';
 
 /** Codes a caller may retry after a pause: the same call can succeed later. */
-const RETRIABLE: ReadonlySet<OnelogErrorCode> = new Set<OnelogErrorCode>(['BUSY', 'OUT_OF_ORDER_SEQUENCE']);
+const RETRIABLE: ReadonlySet<OnelogErrorCode> = new Set<OnelogErrorCode>(['BUSY', 'OUT_OF_ORDER_SEQUENCE', 'REBALANCE_IN_PROGRESS']);
 
 export interface OnelogErrorDetails {
   /** Byte position in the file (or in the decoded buffer) where damage was found. */

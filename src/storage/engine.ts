@@ -1376,11 +1376,27 @@ export class Engine {
   // Public API: group offsets and producer ids.
 
   async commitOffsets(groupId: string, offsets: readonly GroupOffsetCommit[]): Promise<void> {
+    await this.commitOffsetsIf(groupId, offsets, null, () => null);
+  }
+
+  /**
+   * Commits group offsets only if `check`, run under the writer lock on the newest version of the named
+   * document, returns null; otherwise rejects with the error it returns (e.g. a fenced generation). The
+   * check and the commit are one atomic step.
+   */
+  async commitOffsetsIf(
+    groupId: string,
+    offsets: readonly GroupOffsetCommit[],
+    documentKey: string | null,
+    check: (document: unknown) => OnelogError | null,
+  ): Promise<void> {
     this.#checkWritable();
     if (groupId.length === 0) throw new OnelogError('INVALID_ARGUMENT', 'A group id must not be empty.');
     await this.#enqueue<unknown>((resolve, reject) => ({
       kind: 'meta',
       apply: () => {
+        const refused = check(documentKey === null ? undefined : structuredClone(this.#documents[documentKey]));
+        if (refused !== null) throw refused;
         for (const o of offsets) this.#partition(o.topic, o.partition);
         const group = (this.#groups[groupId] ??= {});
         const now = this.#clock();
@@ -1390,6 +1406,36 @@ export class Engine {
         return undefined;
       },
       resolve,
+      reject,
+    }));
+  }
+
+  /**
+   * Advances a partition's logStartOffset to `offset` (-1: the highWatermark), as Kafka's DeleteRecords
+   * does; extents wholly below it are freed. Resolves with the new logStartOffset once durable.
+   */
+  async deleteRecords(topic: string, partition: number, offset: number): Promise<number> {
+    this.#checkWritable();
+    return this.#enqueue<number>((resolve, reject) => ({
+      kind: 'meta',
+      apply: () => {
+        const ps = this.#partition(topic, partition);
+        const target = offset === -1 ? ps.writeNextOffset : offset;
+        if (!Number.isSafeInteger(target) || target < 0 || target > ps.writeNextOffset) {
+          throw new OnelogError('OFFSET_OUT_OF_RANGE', `Cannot delete records of ${topic}-${String(partition)} below ${String(offset)}: the offset must be from 0 to the highWatermark (${ps.writeNextOffset}), or -1 for the highWatermark.`, {
+            topic,
+            partition,
+          });
+        }
+        if (target > ps.logStartOffset) {
+          ps.logStartOffset = target;
+          while (ps.extents.length > 1 && ps.extents[1]![1] <= target) {
+            this.#freedSinceCheckpoint.push(ps.extents.shift()![0]);
+          }
+        }
+        return ps.logStartOffset;
+      },
+      resolve: resolve as (v: unknown) => void,
       reject,
     }));
   }

@@ -386,3 +386,45 @@ test('documents: atomic read-modify-write of named JSON, shared between handles 
     await c.close();
   }
 });
+
+test('deleteRecords advances logStartOffset, frees extents below it, and is kept across reopen', async () => {
+  const file = tempFile();
+  let db = await Engine.open(file, { extentSize: 64 * 1024 });
+  await db.createTopic('t');
+  for (let i = 0; i < 60; i++) await db.append('t', 0, [{ key: null, value: Buffer.alloc(5000, i), timestamp: 1000 + i }]);
+  const before = db.stats();
+  assert.equal(await db.deleteRecords('t', 0, 40), 40);
+  assert.equal(db.logStartOffset('t', 0), 40);
+  await rejectsWith(() => db.read('t', 0, 39), 'OFFSET_OUT_OF_RANGE');
+  assert.equal(readAll(db, 't', 0, 40)[0]!.offset, 40);
+  assert.deepEqual(db.offsetForTimestamp('t', 0, 0), { offset: 40, timestamp: 1040 });
+  await rejectsWith(db.deleteRecords('t', 0, 61), 'OFFSET_OUT_OF_RANGE');
+  assert.equal(await db.deleteRecords('t', 0, 10), 40, 'never moves backwards');
+  await db.close();
+  db = await Engine.open(file);
+  try {
+    assert.equal(db.logStartOffset('t', 0), 40);
+    assert.ok(db.stats().freeExtents > before.freeExtents, 'extents below logStartOffset were freed');
+    assert.equal(await db.deleteRecords('t', 0, -1), 60);
+    assert.equal(db.read('t', 0, 60).records.length, 0);
+  } finally {
+    await db.close();
+  }
+});
+
+test('commitOffsetsIf commits only when the check on the document passes, atomically', async () => {
+  const db = await Engine.open(tempFile());
+  try {
+    await db.createTopic('t');
+    await db.updateDocument('group:g', () => ({ value: { generation: 2 }, result: undefined }));
+    const fenced = (generation: number) => (doc: unknown) =>
+      typeof doc === 'object' && doc !== null && 'generation' in doc && doc.generation === generation
+        ? null
+        : new OnelogError('ILLEGAL_GENERATION', `generation ${generation} is not current`);
+    await db.commitOffsetsIf('g', [{ topic: 't', partition: 0, offset: 3 }], 'group:g', fenced(2));
+    await rejectsWith(db.commitOffsetsIf('g', [{ topic: 't', partition: 0, offset: 9 }], 'group:g', fenced(1)), 'ILLEGAL_GENERATION');
+    assert.deepEqual(db.fetchOffsets('g').map((o) => o.offset), [3]);
+  } finally {
+    await db.close();
+  }
+});
