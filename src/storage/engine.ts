@@ -814,6 +814,12 @@ export class Engine {
       );
       return;
     }
+    // Between two rounds of group commit, let a writer in another process have its turn.
+    if (afterSync && this.#pending.length === 0 && this.#syncTimer === null && this.#lock.othersWaiting()) {
+      this.#releaseLock();
+      this.#schedulePump();
+      return;
+    }
     try {
       if (this.#sync !== 'always') {
         while (this.#queue.length > 0) this.#execute(this.#queue.shift()!);
@@ -1285,7 +1291,7 @@ export class Engine {
     this.#positionHints.delete(hintKey);
     let position = hint ?? locate(this.#file, this.#geometry, view, offset);
     let result = position < 0 ? null : readBatches(this.#file, this.#geometry, view, position, maxBytes);
-    if (hint !== undefined && (result === null || result.records.length === 0)) {
+    if (hint !== undefined && (result === null || result.records.length === 0 || readBatchHeader(result.records, 0).baseOffset !== offset)) {
       position = locate(this.#file, this.#geometry, view, offset);
       result = position < 0 ? null : readBatches(this.#file, this.#geometry, view, position, maxBytes);
     }
@@ -1296,8 +1302,12 @@ export class Engine {
         position,
       });
     }
-    if (this.#positionHints.size > 4096) this.#positionHints.clear();
-    this.#positionHints.set(`${String(ps.uid)}:${String(result.nextOffset)}`, result.endPosition);
+    // Remember where the next batch starts, unless that is the end of the extent: the next position in the
+    // file then belongs to another extent, maybe another partition's.
+    if ((result.endPosition - this.#geometry.dataStart) % this.#geometry.extentSize !== 0) {
+      if (this.#positionHints.size > 4096) this.#positionHints.clear();
+      this.#positionHints.set(`${String(ps.uid)}:${String(result.nextOffset)}`, result.endPosition);
+    }
     return { records: result.records, highWatermark: hw, logStartOffset: ps.logStartOffset, nextOffset: result.nextOffset };
   }
 
