@@ -231,8 +231,13 @@ export class Engine {
   #freeExtents: number[] = [];
   #freedSinceCheckpoint: number[] = [];
   #freedAwaitingSync: number[] = [];
-  #superblockDurable = true;
-  /** Incremented by every superblock write; a sync that began at the current epoch makes it durable. */
+  /**
+   * Whether the current superblock is durable: 'durable' (a checkpoint may overwrite its twin), 'pending'
+   * (written by this handle since the last fdatasync, so nothing acknowledged depends on it yet and the
+   * next checkpoint overwrites it in place), or 'unknown' (written by another handle: sync first).
+   */
+  #superblockState: 'durable' | 'pending' | 'unknown' = 'unknown';
+  /** Incremented by every superblock write or load; a sync that began at the current epoch makes it durable. */
   #writeEpoch = 0;
   #metaExtent = 0;
   #nextPartitionUid = 1;
@@ -253,6 +258,7 @@ export class Engine {
   #acquiring = false;
   #syncInFlight = false;
   #syncJustCompleted = false;
+  #arrivedDuringSync = false;
   #backgroundSync = false;
   #syncTimer: NodeJS.Timeout | null = null;
   #lastSyncStart = 0;
@@ -386,6 +392,9 @@ export class Engine {
   #installMetadata(sb: Superblock, slot: number, meta: DatabaseMeta): void {
     this.#superblock = sb;
     this.#superblockSlot = slot;
+    this.#superblockState = 'unknown';
+    // A sync that began before this load says nothing of this superblock's durability.
+    this.#writeEpoch++;
     this.#metaNext = sb.metaPosition + sb.metaLength;
     this.#extentCount = meta.extentCount;
     this.#freeExtents = [...meta.freeExtents];
@@ -476,7 +485,7 @@ export class Engine {
    * commit, or the one the next checkpoint starts with) makes it so. The caller holds the writer lock.
    */
   #checkpoint(): void {
-    if (!this.#superblockDurable) this.#syncNow();
+    if (this.#superblockState === 'unknown') this.#syncNow();
     const position = (index: number): number => extentStart(this.#geometry, index);
     let blob = encodeMetadata(this.#snapshot());
     if (this.#metaNext + blob.length > position(this.#metaExtent) + this.#geometry.extentSize) {
@@ -496,12 +505,12 @@ export class Engine {
       metaCrc: crc32c(blob),
       extentCount: this.#extentCount,
     };
-    const slot = 1 - this.#superblockSlot;
+    const slot = this.#superblockState === 'durable' ? 1 - this.#superblockSlot : this.#superblockSlot;
     const sbBytes = encodeSuperblock(sb);
     this.#file.write(sbBytes, 0, sbBytes.length, SUPERBLOCK_POSITIONS[slot]!);
     this.#superblock = sb;
     this.#superblockSlot = slot;
-    this.#superblockDurable = false;
+    this.#superblockState = 'pending';
     this.#writeEpoch++;
     this.#metaNext += blob.length;
     // Extents freed by this checkpoint become reusable once it is durable (invariant I4).
@@ -542,7 +551,7 @@ export class Engine {
       }
     }
     if (epochAtStart === this.#writeEpoch) {
-      this.#superblockDurable = true;
+      this.#superblockState = 'durable';
       this.#freeExtents.push(...this.#freedAwaitingSync);
       this.#freeExtents.sort((a, b) => a - b);
       this.#freedAwaitingSync = [];
@@ -574,10 +583,8 @@ export class Engine {
 
   #readCommitHeaderInto(): void {
     const ch = this.#readCommitHeader();
-    if (ch !== null) {
-      this.#commitSequence = ch.commitSequence;
-      this.#metaSequence = ch.metaSequence;
-    }
+    if (ch !== null) this.#commitSequence = ch.commitSequence;
+    this.#metaSequence = this.#superblock.sequence;
   }
 
   #writeCommitHeader(writerState: number): void {
@@ -630,8 +637,10 @@ export class Engine {
     const ch = this.#readCommitHeader();
     if (ch === null) return;
     if (ch.metaSequence !== this.#metaSequence) {
+      // A superblock torn by a concurrent write loads the older one: keep its sequence so the next
+      // refresh loads again.
       this.#loadMetadata();
-      this.#metaSequence = ch.metaSequence;
+      this.#metaSequence = this.#superblock.sequence;
       this.#commitSequence = ch.commitSequence;
       this.#applySlots();
     } else if (ch.commitSequence !== this.#commitSequence) {
@@ -721,7 +730,7 @@ export class Engine {
     } else {
       if (ch.metaSequence !== this.#metaSequence) {
         this.#loadMetadata();
-        this.#metaSequence = ch.metaSequence;
+        this.#metaSequence = this.#superblock.sequence;
       }
       this.#commitSequence = ch.commitSequence;
       const slots = this.#readSlots();
@@ -758,6 +767,7 @@ export class Engine {
 
   #enqueue<T>(make: (resolve: (v: T) => void, reject: (e: unknown) => void) => WriteRequest): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      if (this.#syncInFlight) this.#arrivedDuringSync = true;
       this.#queue.push(make(resolve, reject));
       this.#schedulePump();
     });
@@ -843,7 +853,7 @@ export class Engine {
     }
     // Appends that arrived while a sync was in flight share the next one, started no sooner than the
     // group-commit window after the previous one began; an append into an idle database is synced at once.
-    const wait = afterSync && this.#sync === 'batch' ? this.#lastSyncStart + (this.#options.groupCommitWindowMs ?? 2) - Date.now() : 0;
+    const wait = afterSync && this.#arrivedDuringSync && this.#sync === 'batch' ? this.#lastSyncStart + (this.#options.groupCommitWindowMs ?? 2) - Date.now() : 0;
     if (wait > 0) {
       this.#syncTimer = setTimeout(() => {
         this.#syncTimer = null;
@@ -863,6 +873,7 @@ export class Engine {
     const batch = this.#pending;
     this.#pending = [];
     this.#syncInFlight = true;
+    this.#arrivedDuringSync = false;
     this.#lastSyncStart = Date.now();
     const epoch = this.#writeEpoch;
     this.#file.datasync().then(
