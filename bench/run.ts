@@ -1,12 +1,15 @@
-// `npm run bench`: runs onelog and its peers (physical writes, SQLite) on the same payload in one process,
-// plus the large-topic RSS run in a child process, and prints an aligned table or, with --json, one JSON
-// object per line. Orchestration and reporting only: each system's work lives in its own bench file.
+// `npm run bench`: runs onelog (raw engine and through the client API) and its peers (physical writes,
+// SQLite) on the same payload in one process, plus the large-topic RSS run in a child process, and prints
+// aligned tables or, with --json, one JSON object per line. Orchestration and reporting only: each
+// system's work lives in its own bench file.
 
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Message } from '../src/client/types.ts';
 import type { RecordInput } from '../src/format/record-batch.ts';
+import { apiRun, fdatasyncLatency, messageBatches, sendLatency, type ApiShape, type LatencyResult } from './api-bench.ts';
 import { onelogRun, splitBatches, type ProduceShape } from './onelog-bench.ts';
 import { physicalWrite, type PhysicalMode } from './physical-bench.ts';
 import { sqliteRun, type SqliteSync } from './sqlite-bench.ts';
@@ -27,13 +30,17 @@ import {
   type Sample,
 } from './measure.ts';
 
-const USAGE = 'usage: npm run bench -- [--records N] [--runs N] [--large-gb N] [--skip-large] [--json]';
+const USAGE = 'usage: npm run bench -- [--records N] [--runs N] [--latency-samples N] [--large-gb N] [--skip-large] [--json]';
 const PARTITION_COUNTS = [1, 8] as const;
 const RSS_TARGET_MB = 200;
+/** Targets of the client API, reported (not asserted): throughput vs the raw engine, send p50 vs fdatasync. */
+const API_THROUGHPUT_TARGET = 0.75;
+const LATENCY_P50_TARGET = 2;
 
 interface Options {
   readonly records: number;
   readonly runs: number;
+  readonly latencySamples: number;
   readonly largeGb: number;
   readonly skipLarge: boolean;
   readonly json: boolean;
@@ -44,6 +51,7 @@ function parseOptions(): Options {
     options: {
       records: { type: 'string', default: '1000000' },
       runs: { type: 'string', default: '3' },
+      'latency-samples': { type: 'string', default: '2000' },
       'large-gb': { type: 'string', default: '4' },
       'skip-large': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -60,6 +68,7 @@ function parseOptions(): Options {
   return {
     records: positiveInteger('records', values.records),
     runs: positiveInteger('runs', values.runs),
+    latencySamples: positiveInteger('latency-samples', values['latency-samples']),
     largeGb,
     skipLarge: values['skip-large'],
     json: values.json,
@@ -72,8 +81,34 @@ function progress(message: string): void {
 
 type RowShape = Pick<ResultRow, 'bench' | 'system' | 'mode' | 'producers' | 'partitions' | 'batch_size'>;
 
+/** A throughput row of the client API: a ResultRow of system "onelog-api", with its ratio to the raw engine. */
+interface ApiRow extends Omit<ResultRow, 'system' | 'vs_sqlite' | 'vs_physical_fdatasync'> {
+  readonly system: 'onelog-api';
+  /** msgs/s divided by the raw engine's in the same shape (same run). */
+  readonly vs_engine?: number;
+}
+
+type TableRow = ResultRow | ApiRow;
+
+/** One latency line: a single-record durable send through the API, or one plain write + fdatasync. */
+interface LatencyRow {
+  readonly bench: 'send-latency';
+  readonly system: 'onelog-api' | 'physical';
+  readonly mode: string;
+  readonly samples: number;
+  readonly p50_us: number;
+  readonly p99_us: number;
+  /** p50 divided by the plain fdatasync's p50 (same run). */
+  readonly vs_fdatasync_p50?: number;
+}
+
 /** Folds the runs of one measurement into a row: median rates, highest sampled RSS. */
-function summarize(shape: RowShape, records: number, samples: readonly Sample[], extra: Partial<ResultRow> = {}): ResultRow {
+function summarize<S extends TableRow['system']>(
+  shape: Omit<RowShape, 'system'> & { readonly system: S },
+  records: number,
+  samples: readonly Sample[],
+  extra: Partial<Omit<ResultRow, 'system'>> = {},
+): Omit<ResultRow, 'system'> & { readonly system: S } {
   const perRun = samples.map((s) => rates(records, s.seconds));
   return {
     ...shape,
@@ -86,7 +121,7 @@ function summarize(shape: RowShape, records: number, samples: readonly Sample[],
   };
 }
 
-function describe(row: RowShape): string {
+function describe(row: Pick<TableRow, 'bench' | 'system' | 'mode' | 'producers' | 'partitions'>): string {
   return `${row.system} ${row.bench} mode=${row.mode} producers=${row.producers} partitions=${row.partitions}`;
 }
 
@@ -101,6 +136,8 @@ interface Prepared {
   readonly records: readonly BenchRecord[];
   readonly expected: ReadTally;
   readonly batchesBySize: ReadonlyMap<number, readonly (readonly RecordInput[])[]>;
+  /** The records as kafkajs messages in sends of 1000, per partition count (send b to partition b mod n). */
+  readonly messagesByPartitions: ReadonlyMap<number, readonly (readonly Message[])[]>;
 }
 
 function prepare(count: number): Prepared {
@@ -111,6 +148,7 @@ function prepare(count: number): Prepared {
     records,
     expected: tallyOf(payload),
     batchesBySize: new Map([1000, 100].map((size) => [size, splitBatches(records, size)])),
+    messagesByPartitions: new Map(PARTITION_COUNTS.map((partitions) => [partitions, messageBatches(records, 1000, partitions)])),
   };
 }
 
@@ -144,6 +182,54 @@ async function runOnelog(options: Options, prepared: Prepared): Promise<{ produc
     }
   }
   return { produce: produceRows, consume: consumeRows };
+}
+
+/** The client API in the raw engine's single-producer shapes: send in batches of 1000, group consume. */
+async function runApi(options: Options, prepared: Prepared): Promise<{ produce: ApiRow[]; consume: ApiRow[] }> {
+  const produceRows: ApiRow[] = [];
+  const consumeRows: ApiRow[] = [];
+  for (const partitions of PARTITION_COUNTS) {
+    for (const sync of ['none', 'batch'] as const) {
+      const shape: ApiShape = { sync, batchSize: 1000, partitions };
+      const rowShape = { bench: 'produce', system: 'onelog-api', mode: sync, producers: 1, partitions, batch_size: 1000 } as const;
+      const withConsume = sync === 'none';
+      const produced: Sample[] = [];
+      const consumed: Sample[] = [];
+      for (let run = 1; run <= options.runs; run++) {
+        const result = await apiRun(prepared.messagesByPartitions.get(partitions)!, shape, withConsume ? prepared.expected : undefined);
+        produced.push(result.produce);
+        if (result.consume !== undefined) consumed.push(result.consume);
+        progress(`${describe(rowShape)} run ${run}/${options.runs}: ${rateText(produced, options.records)}`);
+      }
+      produceRows.push(summarize(rowShape, options.records, produced, { max_rss_mb: toMb(maxRssBytes()) }));
+      if (withConsume) {
+        const consumeShape = { ...rowShape, bench: 'consume' } as const;
+        progress(`${describe(consumeShape)}: ${rateText(consumed, options.records)} (last run)`);
+        consumeRows.push(summarize(consumeShape, options.records, consumed, { max_rss_mb: toMb(maxRssBytes()) }));
+      }
+    }
+  }
+  return { produce: produceRows, consume: consumeRows };
+}
+
+/** Single-record send latency through the API (default and zero group-commit window) beside one fdatasync. */
+async function runLatency(options: Options): Promise<LatencyRow[]> {
+  const value = Buffer.alloc(100, 0x61);
+  const count = options.latencySamples;
+  const row = (system: LatencyRow['system'], mode: string, r: LatencyResult): LatencyRow => ({ bench: 'send-latency', system, mode, samples: r.samples, p50_us: r.p50Us, p99_us: r.p99Us });
+  const physical = row('physical', 'fdatasync', await fdatasyncLatency(count, value));
+  progress(`physical fdatasync of 100 B: p50 ${physical.p50_us.toFixed(0)} us, p99 ${physical.p99_us.toFixed(0)} us`);
+  const rows = [row('onelog-api', 'batch', await sendLatency(count, value)), row('onelog-api', 'batch/window=0', await sendLatency(count, value, 0))];
+  for (const r of rows) progress(`onelog-api send-latency mode=${r.mode}: p50 ${r.p50_us.toFixed(0)} us, p99 ${r.p99_us.toFixed(0)} us`);
+  return [physical, ...rows.map((r) => ({ ...r, vs_fdatasync_p50: r.p50_us / physical.p50_us }))];
+}
+
+/** Adds to each API row its ratio to the raw engine's row of the same bench, mode and partitions. */
+function withEngineRatios(apiRows: readonly ApiRow[], rows: readonly ResultRow[]): ApiRow[] {
+  return apiRows.map((row) => {
+    const engine = rows.find((r) => r.system === 'onelog' && r.bench === row.bench && r.mode === row.mode && r.partitions === row.partitions && r.producers === 1 && r.batch_size === row.batch_size);
+    return engine === undefined ? row : { ...row, vs_engine: row.msgs_per_s / engine.msgs_per_s };
+  });
 }
 
 async function runPhysical(options: Options, { payload }: Prepared): Promise<ResultRow[]> {
@@ -206,6 +292,8 @@ async function run(command: string, args: readonly string[]): Promise<void> {
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with code ${String(code)}`);
 }
 
+const LARGE_SEMI_SPACE_MB = 16;
+
 /**
  * Runs the large-topic bench in a child process so the RSS it reports is its own. The child runs the
  * compiled JavaScript (tsconfig.bench.json), as an application using the package would: running the .ts
@@ -217,7 +305,10 @@ async function runLarge(gb: number): Promise<ResultRow[]> {
   await run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.bench.json')]);
   const script = path.join(root, '.bench-build/bench/large-topic.js');
   progress(`large topic: writing and reading ${gb} GB in a child process`);
-  const child = spawn(process.execPath, [script, '--gb', String(gb)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Node 24's V8 lets the young generation grow to 64 MiB semi-spaces in allocation-heavy loops (the
+  // decode loop makes a few objects per record), which V8 then keeps: ~130 MB of RSS that is the
+  // runtime's, not onelog's. The child runs with 16 MiB semi-spaces, the default of earlier Node versions.
+  const child = spawn(process.execPath, [`--max-semi-space-size=${LARGE_SEMI_SPACE_MB}`, script, '--gb', String(gb)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {
@@ -261,25 +352,54 @@ function withRatios(rows: readonly ResultRow[]): ResultRow[] {
   });
 }
 
+const to = (n: number, digits: number): number => Number(n.toFixed(digits));
+const optional = (n: number | undefined, digits: number): number | undefined => (n === undefined ? undefined : to(n, digits));
+
 /** Trims JSON numbers to the precision the measurement has: whole msgs/s, 0.1 MB, 3-digit ratios. */
-function rounded(row: ResultRow): ResultRow {
-  const to = (n: number, digits: number): number => Number(n.toFixed(digits));
-  const optional = (n: number | undefined, digits: number): number | undefined => (n === undefined ? undefined : to(n, digits));
-  return {
-    ...row,
+function rounded(row: TableRow): TableRow {
+  const common = {
     msgs_per_s: Math.round(row.msgs_per_s),
     mb_per_s: to(row.mb_per_s, 1),
     rss_mb: to(row.rss_mb, 1),
     max_rss_mb: optional(row.max_rss_mb, 1),
-    vs_sqlite: optional(row.vs_sqlite, 3),
-    vs_physical_fdatasync: optional(row.vs_physical_fdatasync, 3),
   };
+  if (row.system === 'onelog-api') return { ...row, ...common, vs_engine: optional(row.vs_engine, 3) };
+  return { ...row, ...common, vs_sqlite: optional(row.vs_sqlite, 3), vs_physical_fdatasync: optional(row.vs_physical_fdatasync, 3) };
 }
 
-function formatTable(rows: readonly ResultRow[], options: Options, baselineRssMb: number): string {
-  const integer = (n: number): string => Math.round(n).toLocaleString('en-US');
-  const ratio = (n: number | undefined): string => (n === undefined ? '' : `${n.toFixed(2)}x`);
-  const header = ['system', 'bench', 'mode', 'producers', 'partitions', 'batch', 'msgs/s', 'MB/s', 'rss MB', 'vs sqlite', "vs fsync'd physical"];
+/** Latency lines in whole microseconds, ratios to 3 digits. */
+function roundedLatency(row: LatencyRow): LatencyRow {
+  return { ...row, p50_us: Math.round(row.p50_us), p99_us: Math.round(row.p99_us), vs_fdatasync_p50: optional(row.vs_fdatasync_p50, 3) };
+}
+
+const integer = (n: number): string => Math.round(n).toLocaleString('en-US');
+const ratio = (n: number | undefined): string => (n === undefined ? '' : `${n.toFixed(2)}x`);
+
+/** Columns padded to their widest cell, the first `leftAligned` left-aligned, under a rule. */
+function aligned(header: readonly string[], cells: readonly (readonly string[])[], leftAligned: number): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: readonly string[]): string =>
+    c.map((text, i) => (i < leftAligned ? text.padEnd(widths[i]!) : text.padStart(widths[i]!))).join('  ').trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(header), rule, ...cells.map(line)];
+}
+
+function formatLatency(rows: readonly LatencyRow[]): string {
+  const header = ['system', 'bench', 'mode', 'samples', 'p50 us', 'p99 us', 'vs fdatasync p50'];
+  const cells = rows.map((r) => [r.system, r.bench, r.mode, String(r.samples), integer(r.p50_us), integer(r.p99_us), ratio(r.vs_fdatasync_p50)]);
+  const met = rows.find((r) => r.system === 'onelog-api' && r.mode === 'batch');
+  const verdict = met?.vs_fdatasync_p50 === undefined ? '' : met.vs_fdatasync_p50 <= LATENCY_P50_TARGET ? 'met' : 'NOT met';
+  return [
+    ...aligned(header, cells, 3),
+    '',
+    'send-latency: producer.send of one 100 B record, one at a time, each awaited until durable (sync batch); physical: one',
+    '  fs.writeSync of 100 B + fs.fdatasyncSync on a temp file. "batch" opens the database with the default group-commit',
+    `  window, "batch/window=0" with groupCommitWindowMs 0. Target: p50 <= ${LATENCY_P50_TARGET}x the fdatasync p50 (default window): ${verdict}.`,
+  ].join('\n');
+}
+
+function formatTable(rows: readonly TableRow[], options: Options, baselineRssMb: number): string {
+  const header = ['system', 'bench', 'mode', 'producers', 'partitions', 'batch', 'msgs/s', 'MB/s', 'rss MB', 'vs sqlite', "vs fsync'd physical", 'vs engine'];
   const leftAligned = 3;
   const cells = rows.map((r) => [
     r.system,
@@ -291,17 +411,16 @@ function formatTable(rows: readonly ResultRow[], options: Options, baselineRssMb
     integer(r.msgs_per_s),
     r.mb_per_s.toFixed(1),
     integer(r.rss_mb),
-    ratio(r.vs_sqlite),
-    ratio(r.vs_physical_fdatasync),
+    r.system === 'onelog-api' ? '' : ratio(r.vs_sqlite),
+    r.system === 'onelog-api' ? '' : ratio(r.vs_physical_fdatasync),
+    r.system === 'onelog-api' ? ratio(r.vs_engine) : '',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: readonly string[]): string =>
-    c.map((text, i) => (i < leftAligned ? text.padEnd(widths[i]!) : text.padStart(widths[i]!))).join('  ').trimEnd();
-  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
 
   const large = rows.filter((r) => r.bench === 'large-produce' || r.bench === 'large-consume');
   const largePeak = Math.max(...large.map((r) => Math.max(r.rss_mb, r.max_rss_mb ?? 0)));
   const onelogMaxRss = Math.max(...rows.filter((r) => r.system === 'onelog' && !large.includes(r)).map((r) => r.max_rss_mb ?? 0));
+  const api = rows.filter((r): r is ApiRow => r.system === 'onelog-api');
+  const apiWorst = Math.min(...api.map((r) => r.vs_engine ?? Infinity));
   const notes = [
     `${options.records.toLocaleString('en-US')} records of ${KEY_BYTES} B key + ${VALUE_BYTES} B value; msgs/s and MB/s are the median of ${options.runs} run(s).`,
     `MB/s counts key+value bytes only (${RECORD_BYTES} B per record) for every system, so all compare on the same payload; MB = 10^6 bytes.`,
@@ -313,6 +432,10 @@ function formatTable(rows: readonly ResultRow[], options: Options, baselineRssMb
     'sqlite: node:sqlite DatabaseSync, WAL, table (k BLOB, v BLOB), transactions of 1000 inserts; consume = SELECT of all rows.',
     'vs sqlite: onelog none vs synchronous=OFF, batch vs synchronous=FULL, consume vs the SELECT (higher is better for onelog).',
     "vs fsync'd physical: onelog batch-mode MB/s divided by physical fdatasync/4MiB MB/s.",
+    'onelog-api: the same records through the client API: 1 producer awaiting each producer.send of 1000 kafkajs messages',
+    '  (send b to partition b mod n); consume = a group consumer (eachMessage) from the beginning of the file written under',
+    `  sync none (reopened), touching key and value. vs engine: msgs/s over the raw engine's same shape (target >= ${API_THROUGHPUT_TARGET.toFixed(2)}x:`,
+    `  ${api.length === 0 ? 'not run' : apiWorst >= API_THROUGHPUT_TARGET ? 'met' : 'NOT met'}; lowest ${ratio(Number.isFinite(apiWorst) ? apiWorst : undefined)}).`,
     `rss MB: peak RSS of the bench process sampled during the measurement (highest over runs). Before any measurement it held`,
     `  ${integer(baselineRssMb)} MB (the pre-generated payload and prepared inputs); its maxRSS after the onelog runs: ${integer(onelogMaxRss)} MB.`,
   ];
@@ -320,12 +443,13 @@ function formatTable(rows: readonly ResultRow[], options: Options, baselineRssMb
     const met = largePeak < RSS_TARGET_MB ? 'met' : 'NOT met';
     notes.push(
       `large-*: ${options.largeGb} GB of payload in one partition (sync none, batches of 1000), written then read back in a child`,
-      `  process (1 run); its peak RSS (sampled and maxRSS) ${integer(largePeak)} MB: target < ${RSS_TARGET_MB} MB ${met}.`,
+      `  process (1 run) of compiled JS with --max-semi-space-size=${LARGE_SEMI_SPACE_MB} (Node 24's default of 64 adds ~130 MB of`,
+      `  V8 young generation); its peak RSS (sampled and maxRSS) ${integer(largePeak)} MB: target < ${RSS_TARGET_MB} MB ${met}.`,
     );
   } else {
     notes.push('large-topic run skipped (--skip-large).');
   }
-  return [line(header), rule, ...cells.map(line), '', ...notes].join('\n');
+  return [...aligned(header, cells, leftAligned), '', ...notes].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -334,14 +458,27 @@ async function main(): Promise<void> {
   const prepared = prepare(options.records);
   const baselineRssMb = toMb(process.memoryUsage.rss());
   const onelog = await runOnelog(options, prepared);
+  const api = await runApi(options, prepared);
+  const latency = await runLatency(options);
   const physical = await runPhysical(options, prepared);
   const sqlite = await runSqlite(options, prepared);
   const large = options.skipLarge ? [] : await runLarge(options.largeGb);
   const rows = withRatios([...onelog.produce, ...physical, ...sqlite.produce, ...onelog.consume, ...sqlite.consume, ...large]);
+  const apiProduce = withEngineRatios(api.produce, rows);
+  const apiConsume = withEngineRatios(api.consume, rows);
+  const table: TableRow[] = [...rows];
+  for (const extra of [apiProduce, apiConsume]) {
+    const bench = extra[0]?.bench;
+    table.splice(table.findLastIndex((r) => r.system === 'onelog' && r.bench === bench) + 1, 0, ...extra);
+  }
   if (options.json) {
     for (const row of rows) console.log(JSON.stringify(rounded(row)));
+    for (const row of [...apiProduce, ...apiConsume]) console.log(JSON.stringify(rounded(row)));
+    for (const row of latency) console.log(JSON.stringify(roundedLatency(row)));
   } else {
-    console.log(formatTable(rows, options, baselineRssMb));
+    console.log(formatTable(table, options, baselineRssMb));
+    console.log('');
+    console.log(formatLatency(latency));
   }
 }
 

@@ -23,6 +23,8 @@ export type OnelogErrorCode =
   | 'ILLEGAL_GENERATION'
   | 'UNKNOWN_MEMBER_ID'
   | 'REBALANCE_IN_PROGRESS'
+  | 'NON_EMPTY_GROUP'
+  | 'GROUP_ID_NOT_FOUND'
   | 'METADATA_TOO_LARGE'
   | 'CLOSED'
   | 'BUSY'

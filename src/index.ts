@@ -1,5 +1,5 @@
-// Public entry point of the onelog package: re-exports the storage engine, the record format and errors.
-// It holds no logic of its own.
+// Public entry point of the onelog package: re-exports the storage engine, the record format, errors and the
+// embedded kafkajs-shaped client API (open, producer, consumer, admin). It holds no logic of its own.
 
 export { Engine } from './storage/engine.ts';
 export type {
@@ -17,3 +17,20 @@ export type {
 export { OnelogBusyError, OnelogError, isOnelogError } from './errors.ts';
 export type { OnelogErrorCode } from './errors.ts';
 export * from './format/index.ts';
+
+// The embedded, kafkajs-shaped client API.
+export { Database, open } from './client/database.ts';
+export type { OpenOptions } from './client/database.ts';
+export { PRODUCER_EVENTS, Producer } from './client/producer.ts';
+export type { ProducerConfig, ProducerEventName } from './client/producer.ts';
+export { Consumer } from './client/consumer.ts';
+export type { ConsumerConfig } from './client/consumer.ts';
+export type * from './client/consumer-types.ts';
+export { PartitionAssigners } from './client/assignors.ts';
+export type { PartitionAssigner } from './client/assignors.ts';
+export { Admin } from './client/admin.ts';
+export type { AdminConfig } from './client/admin.ts';
+export { DefaultPartitioner, Partitioners, murmur2, partitionForKey } from './client/partitioner.ts';
+export { toKafkaMessage } from './client/messages.ts';
+export { CompressionTypes, ConfigResourceTypes, ConfigSource } from './client/types.ts';
+export type * from './client/types.ts';

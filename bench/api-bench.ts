@@ -1,0 +1,156 @@
+// The system under test "onelog-api": the same records as the raw engine bench, but through the
+// kafkajs-shaped client API (producer.send in batches of 1000, a group consumer with eachMessage), and the
+// latency of a single-record send under sync 'batch' beside one plain fdatasync of 100 bytes on the same
+// disk. It drives the public client API only and never reaches into the engine.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { open } from '../src/client/database.ts';
+import type { Message } from '../src/client/types.ts';
+import { measure, ReadTally, withTempDir, type BenchRecord, type RssTracker, type Sample } from './measure.ts';
+
+export const API_TOPIC = 'bench-api';
+const GROUP_ID = 'bench-api-readers';
+
+export type ApiSync = 'none' | 'batch';
+
+export interface ApiShape {
+  readonly sync: ApiSync;
+  readonly batchSize: number;
+  readonly partitions: number;
+}
+
+export interface ApiResult {
+  readonly produce: Sample;
+  /** Present when asked for: a group consumer reading the whole topic from a reopened database. */
+  readonly consume: Sample | undefined;
+}
+
+/** Latency percentiles of one operation, in microseconds. */
+export interface LatencyResult {
+  readonly samples: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+}
+
+/**
+ * The records as kafkajs messages in sends of `batchSize`, made before any clock starts: send b carries an
+ * explicit partition b mod `partitions` (as the raw bench spreads batches) and timestamps as strings.
+ */
+export function messageBatches(records: readonly BenchRecord[], batchSize: number, partitions: number): Message[][] {
+  const batches: Message[][] = [];
+  for (let start = 0, b = 0; start < records.length; start += batchSize, b++) {
+    const partition = b % partitions;
+    batches.push(records.slice(start, start + batchSize).map((r) => ({ key: r.key, value: r.value, timestamp: String(r.timestamp), partition })));
+  }
+  return batches;
+}
+
+/**
+ * Sends every batch with one producer awaiting each send, into a fresh file under `shape`; then (when
+ * `expected` is given) reopens the file and reads the topic with a group consumer (eachMessage),
+ * checking what it read against `expected`. Files are deleted afterwards.
+ */
+export async function apiRun(batches: readonly (readonly Message[])[], shape: ApiShape, expected: ReadTally | undefined): Promise<ApiResult> {
+  return withTempDir(async (dir) => {
+    const file = path.join(dir, 'bench-api.onelog');
+    const db = await open(file, { sync: shape.sync });
+    let produced: Sample;
+    try {
+      await db.admin().createTopics({ topics: [{ topic: API_TOPIC, numPartitions: shape.partitions }] });
+      const producer = db.producer();
+      await producer.connect();
+      produced = await measure(async (rss) => {
+        for (const messages of batches) {
+          await producer.send({ topic: API_TOPIC, messages: messages as Message[] });
+          rss.sample();
+        }
+      });
+      await producer.disconnect();
+    } finally {
+      await db.close();
+    }
+    if (expected === undefined) return { produce: produced, consume: undefined };
+
+    const reader = await open(file, { sync: shape.sync, create: false });
+    try {
+      const tally = new ReadTally();
+      const consumed = await measure((rss) => consumeAll(reader.consumer({ groupId: GROUP_ID }), expected.records, tally, rss));
+      tally.expectSame(expected, `onelog-api consume (${shape.partitions} partitions)`);
+      return { produce: produced, consume: consumed };
+    } finally {
+      await reader.close();
+    }
+  });
+}
+
+type BenchConsumer = ReturnType<Awaited<ReturnType<typeof open>>['consumer']>;
+
+/** Runs `consumer` with eachMessage from the beginning until `count` messages were read, then stops it. */
+async function consumeAll(consumer: BenchConsumer, count: number, tally: ReadTally, rss: RssTracker): Promise<void> {
+  await consumer.subscribe({ topics: [API_TOPIC], fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    consumer
+      .run({
+        eachMessage: ({ message }) => {
+          tally.add(message.key, message.value);
+          rss.sample();
+          if (tally.records === count) resolve();
+          return Promise.resolve();
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
+}
+
+function percentiles(samplesMs: number[]): LatencyResult {
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 1000;
+  return { samples: sorted.length, p50Us: at(0.5), p99Us: at(0.99) };
+}
+
+/**
+ * `count` single-record sends, one at a time, each awaited until durable under sync 'batch'; with
+ * `groupCommitWindowMs` set, the database opens with that group-commit window instead of the default.
+ */
+export async function sendLatency(count: number, value: Buffer, groupCommitWindowMs?: number): Promise<LatencyResult> {
+  return withTempDir(async (dir) => {
+    const db = await open(path.join(dir, 'latency.onelog'), groupCommitWindowMs === undefined ? { sync: 'batch' } : { sync: 'batch', groupCommitWindowMs });
+    try {
+      const producer = db.producer();
+      await producer.send({ topic: API_TOPIC, messages: [{ value }] });
+      const samples: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const start = performance.now();
+        await producer.send({ topic: API_TOPIC, messages: [{ value }] });
+        samples.push(performance.now() - start);
+      }
+      return percentiles(samples);
+    } finally {
+      await db.close();
+    }
+  });
+}
+
+/** `count` plain writes of `value` (appended) each followed by fs.fdatasyncSync, in a temp file. */
+export async function fdatasyncLatency(count: number, value: Buffer): Promise<LatencyResult> {
+  return withTempDir((dir) => {
+    const fd = fs.openSync(path.join(dir, 'fdatasync.bin'), 'w');
+    try {
+      fs.writeSync(fd, value);
+      fs.fdatasyncSync(fd);
+      const samples: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const start = performance.now();
+        fs.writeSync(fd, value);
+        fs.fdatasyncSync(fd);
+        samples.push(performance.now() - start);
+      }
+      return percentiles(samples);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+}

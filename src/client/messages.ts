@@ -1,0 +1,79 @@
+// Conversions between kafkajs-shaped messages and the record format: a producer's Message to the
+// RecordInput the engine encodes, and a decoded record to the KafkaMessage a consumer hands out.
+// Pure data shaping: no I/O, no partition choice, no batching.
+
+import { OnelogError } from '../errors.ts';
+import type { BatchHeader, DecodedRecord, RecordHeader, RecordInput } from '../format/record-batch.ts';
+import type { IHeaders, KafkaMessage, KafkaMessageHeaders, Message } from './types.ts';
+
+/** Bytes of a key, value or header value: strings are UTF-8, as kafkajs encodes them. */
+export function toBytes(value: unknown, what: string): Buffer | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw new OnelogError('INVALID_ARGUMENT', `A message ${what} must be a Buffer, a string or null, got ${typeof value}.`);
+}
+
+function toRecordHeaders(headers: IHeaders | undefined): RecordHeader[] {
+  if (headers === undefined) return [];
+  const out: RecordHeader[] = [];
+  for (const [key, value] of Object.entries(headers)) {
+    if (Array.isArray(value)) {
+      for (const v of value) out.push({ key, value: toBytes(v, `header ${JSON.stringify(key)}`) });
+    } else {
+      out.push({ key, value: toBytes(value, `header ${JSON.stringify(key)}`) });
+    }
+  }
+  return out;
+}
+
+/** A message's timestamp in ms: its own (string or number) or `now`; negative or non-integer is refused. */
+export function messageTimestamp(message: Message, now: number): number {
+  const given: unknown = message.timestamp;
+  if (given === undefined || given === null) return now;
+  const ts = typeof given === 'number' ? given : Number(given);
+  if (!Number.isSafeInteger(ts) || ts < 0) {
+    throw new OnelogError('INVALID_ARGUMENT', `A message timestamp must be a non-negative integer of milliseconds (string or number), got ${JSON.stringify(given)}.`);
+  }
+  return ts;
+}
+
+/** The record the engine encodes for one kafkajs message (the key given as bytes, already converted). */
+export function toRecordInput(message: Message, key: Buffer | null, now: number): RecordInput {
+  const headers = toRecordHeaders(message.headers);
+  const value = toBytes(message.value, 'value');
+  const timestamp = messageTimestamp(message, now);
+  return headers.length === 0 ? { key, value, timestamp } : { key, value, headers, timestamp };
+}
+
+function toMessageHeaders(headers: readonly RecordHeader[]): KafkaMessageHeaders {
+  const out: KafkaMessageHeaders = {};
+  for (const { key, value } of headers) {
+    const seen = out[key];
+    if (value === null) {
+      if (!(key in out)) out[key] = undefined;
+    } else if (seen === undefined) out[key] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else out[key] = [seen, value];
+  }
+  return out;
+}
+
+/**
+ * The KafkaMessage for one decoded record of the batch whose header is `batchHeader`: offset and
+ * timestamp as decimal strings (a LogAppendTime batch's records carry its maxTimestamp), headers keyed by
+ * name with repeated names gathered into arrays in record order, as kafkajs decodes them (null header
+ * values: see KafkaMessageHeaders).
+ */
+export function toKafkaMessage(record: DecodedRecord, batchHeader: Pick<BatchHeader, 'timestampType' | 'maxTimestamp'>): KafkaMessage {
+  const timestamp = batchHeader.timestampType === 'log-append' ? batchHeader.maxTimestamp : record.timestamp;
+  return {
+    key: record.key,
+    value: record.value,
+    timestamp: String(timestamp),
+    attributes: record.attributes,
+    offset: String(record.offset),
+    headers: toMessageHeaders(record.headers),
+  };
+}
