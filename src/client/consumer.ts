@@ -31,6 +31,7 @@ import {
   groupByTopic,
   type PartitionAssigner,
   type RebalanceProtocol,
+  type Subscription,
   type TopicPartitions,
 } from './assignors.ts';
 import {
@@ -59,7 +60,7 @@ const WATCH_INTERVAL_MS = 50;
 /** Longest single engine.waitForData; a longer wait is made of several (abandoned waits end by then). */
 const WAIT_SLICE_MS = 250;
 
-interface Subscription {
+interface TopicMatcher {
   readonly matcher: string | RegExp;
   readonly fromBeginning: boolean;
 }
@@ -112,7 +113,7 @@ interface JoinOutcome {
 }
 
 /** Why a run ended early: the error, and whether a restart may help (kafkajs' retriable crash). */
-export interface RunnerCrash {
+interface RunnerCrash {
   readonly error: Error;
   readonly restartable: boolean;
 }
@@ -227,7 +228,7 @@ class Runner {
   readonly #coordinator: GroupCoordinator;
   readonly #settings: Settings;
   readonly #run: RunSettings;
-  readonly #subscriptions: readonly Subscription[];
+  readonly #subscriptions: readonly TopicMatcher[];
   readonly #pauses: PauseState;
   readonly #emit: <K extends ConsumerEventName>(type: K, payload: ConsumerEventPayloads[K]) => void;
   readonly #inHandler: AsyncLocalStorage<Runner>;
@@ -270,7 +271,7 @@ class Runner {
     coordinator: GroupCoordinator,
     settings: Settings,
     run: RunSettings,
-    subscriptions: readonly Subscription[],
+    subscriptions: readonly TopicMatcher[],
     pauses: PauseState,
     emit: <K extends ConsumerEventName>(type: K, payload: ConsumerEventPayloads[K]) => void,
     inHandler: AsyncLocalStorage<Runner>,
@@ -421,7 +422,8 @@ class Runner {
     for (;;) {
       this.#topics = this.#resolveTopics();
       this.#topicsCheckedAt = Date.now();
-      const owned = groupByTopic([...this.#owned.values()].map((p) => [p.topic, p.partition] as const));
+      // A member that lost its membership claims nothing: its partitions may have moved on.
+      const owned = this.#lost ? [] : groupByTopic([...this.#owned.values()].map((p) => [p.topic, p.partition] as const));
       const protocols = this.#settings.assigners.map((a) => ({
         name: a.name,
         metadata: encodeSubscription({ topics: this.#topics, userData: null, ownedPartitions: owned, generationId: this.#generationId, rackId: this.#settings.rackId }),
@@ -487,7 +489,7 @@ class Runner {
   /** The leader's part: every member's assignment from their subscriptions (client-side, as Kafka). */
   #assign(protocolName: string, members: readonly JoinGroupMember[]): { memberId: string; assignment: Buffer }[] {
     const assigner = this.#settings.assigners.find((a) => a.name === protocolName)!;
-    const subscribers = members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, subscription: decodeSubscription(m.metadata) }));
+    const subscribers = members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, subscription: readSubscription(m.metadata) }));
     const counts = new Map<string, number>();
     for (const m of subscribers) {
       for (const topic of m.subscription.topics) {
@@ -697,7 +699,7 @@ class Runner {
     this.wake();
   }
 
-  hasSeek(topic: string, partition: number): boolean {
+  #hasSeek(topic: string, partition: number): boolean {
     return this.#seeks.has(tpKey(topic, partition));
   }
 
@@ -710,10 +712,6 @@ class Runner {
     }
     // Seeks of partitions this member does not own are dropped, as kafkajs does.
     for (const key of this.#seeks.keys()) if (!this.#owned.has(key)) this.#seeks.delete(key);
-  }
-
-  owns(topic: string, partition: number): boolean {
-    return this.#owned.has(tpKey(topic, partition));
   }
 
   assigned(): TopicPartitions[] {
@@ -886,7 +884,7 @@ class Runner {
 
   /** Whether handling of this partition must stop before the next message. */
   #stale(p: OwnedPartition): boolean {
-    return this.#mustYield() || this.hasSeek(p.topic, p.partition) || this.#owned.get(tpKey(p.topic, p.partition)) !== p;
+    return this.#mustYield() || this.#hasSeek(p.topic, p.partition) || this.#owned.get(tpKey(p.topic, p.partition)) !== p;
   }
 
   async #processBatch(p: OwnedPartition, batch: Batch, lastOffset: number): Promise<HandlerFailure | null> {
@@ -978,6 +976,16 @@ class Runner {
   }
 }
 
+/** A member's subscription; metadata that does not decode (a foreign client's) subscribes to nothing. */
+function readSubscription(metadata: Buffer): Subscription {
+  try {
+    return decodeSubscription(metadata);
+  } catch (err) {
+    if (err instanceof OnelogError && err.code === 'INVALID_ARGUMENT') return { topics: [], userData: null, ownedPartitions: [], generationId: -1, rackId: null };
+    throw err;
+  }
+}
+
 function makeBatch(topic: string, partition: number, highWatermark: number, messages: KafkaMessage[], lastOffset: number): Batch {
   const first = messages[0];
   return {
@@ -1003,7 +1011,7 @@ export class Consumer {
   readonly #coordinator: GroupCoordinator;
   readonly #settings: Settings;
   readonly #emitter = new EventEmitter();
-  readonly #subscriptions: Subscription[] = [];
+  readonly #subscriptions: TopicMatcher[] = [];
   readonly #pauses = new PauseState();
   readonly #inHandler = new AsyncLocalStorage<Runner>();
   #runner: Runner | null = null;

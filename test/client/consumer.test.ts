@@ -379,6 +379,20 @@ test('the async iterator yields in order; a message counts as handled when the n
   await iterator.return?.();
 });
 
+test('the async iterator rejects with the crash when the consumer fails for good (the file closed under it)', async (t) => {
+  const f = await fixture(t);
+  await f.engine.createTopic('itc', { partitions: 1 });
+  await append(f.engine, 'itc', 0, range(2));
+  const c = f.consumer({ groupId: 'iter-crash' });
+  await c.subscribe({ topics: ['itc'], fromBeginning: true });
+  const iterator = c.messages();
+  assert.equal((await iterator.next()).done, false);
+  assert.equal((await iterator.next()).done, false);
+  const rejected = assert.rejects(iterator.next(), (err: unknown) => err instanceof OnelogError && err.code === 'CLOSED');
+  await f.engine.close();
+  await rejected;
+});
+
 test('a failing handler is retried from the failed message; after the retries the consumer crashes (restart decided by restartOnFailure)', async (t) => {
   const f = await fixture(t);
   await f.engine.createTopic('fail', { partitions: 1 });

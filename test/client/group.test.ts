@@ -2,7 +2,8 @@
 // leader-computed assignments passed through as opaque bytes, heartbeat answers, session expiry and
 // rebalance deadlines under a controlled clock, static members, describe/list/delete), offset fencing
 // (typed errors for old generations and unknown members), and live groups of embedded consumers sharing
-// partitions with eager and cooperative rebalances.
+// partitions with eager and cooperative rebalances, a rebalance in the middle of a batch, a consumer with
+// the wrong assigners, and a foreign member whose subscription bytes do not decode.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,7 @@ import { Engine } from '../../src/storage/engine.ts';
 import { OnelogError } from '../../src/errors.ts';
 import { GroupCoordinator, type JoinGroupRequest, type JoinGroupResult } from '../../src/client/group-coordinator.ts';
 import { Consumer } from '../../src/client/consumer.ts';
-import { PartitionAssigners } from '../../src/client/assignors.ts';
+import { PartitionAssigners, decodeAssignment } from '../../src/client/assignors.ts';
 
 async function openTemp(t: TestContext): Promise<Engine> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onelog-group-'));
@@ -509,4 +510,30 @@ test('a consumer whose assigners the group does not use cannot join: run() rejec
   );
   await waitUntil('the crash event', () => crashes.length === 1);
   assert.deepEqual(crashes, [false]);
+});
+
+test('a foreign member with undecodable subscription metadata gets nothing; the embedded leader goes on', async (t) => {
+  const engine = await openTemp(t);
+  await engine.createTopic('mixed', { partitions: 2 });
+  const consumer = new Consumer(engine, { groupId: 'mixed-group', heartbeatInterval: 100 });
+  t.after(() => consumer.disconnect());
+  await consumer.subscribe({ topics: ['mixed'] });
+  await consumer.run({ eachMessage: () => Promise.resolve() });
+  const coord = new GroupCoordinator(engine);
+  const foreign = joined(
+    await coord.joinGroup({
+      groupId: 'mixed-group',
+      memberId: '',
+      protocolType: 'consumer',
+      protocols: [{ name: 'roundrobin', metadata: Buffer.from([0xde, 0xad]) }],
+      sessionTimeoutMs: 30_000,
+      rebalanceTimeoutMs: 30_000,
+    }),
+  );
+  assert.notEqual(foreign.leader, foreign.memberId, 'the embedded consumer leads');
+  const synced = await coord.syncGroup({ groupId: 'mixed-group', generationId: foreign.generationId, memberId: foreign.memberId, assignments: [] });
+  assert.equal(synced.error, 'NONE');
+  assert.deepEqual(decodeAssignment(synced.assignment).assignment, []);
+  await waitUntil('the consumer owning both partitions', () => consumer.assignment()[0]?.partitions.length === 2);
+  await coord.leaveGroup('mixed-group', [{ memberId: foreign.memberId }]);
 });
