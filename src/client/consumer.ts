@@ -20,7 +20,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { OnelogError } from '../errors.ts';
-import { batchTotalSize, decodeRecords, readBatchHeader } from '../format/record-batch.ts';
 import type { Engine } from '../storage/engine.ts';
 import {
   PartitionAssigners,
@@ -45,12 +44,14 @@ import {
   type ConsumerRunConfig,
   type ConsumerSubscribeTopic,
   type ConsumerSubscribeTopics,
+  type EachBatchHandler,
   type EachBatchPayload,
+  type EachMessageHandler,
   type InstrumentationEvent,
   type OffsetsByTopicPartition,
 } from './consumer-types.ts';
 import { GroupCoordinator, type JoinGroupMember, type MemberErrorName } from './group-coordinator.ts';
-import { toKafkaMessage } from './messages.ts';
+import { toKafkaMessages, type DecodedMessages } from './messages.ts';
 import type { GroupDescription, KafkaMessage, TopicOffsets, TopicPartitionOffset, TopicPartitionOffsetAndMetadata } from './types.ts';
 
 export type { ConsumerConfig } from './consumer-types.ts';
@@ -68,6 +69,10 @@ interface TopicMatcher {
 interface OwnedPartition {
   readonly topic: string;
   readonly partition: number;
+  /** tpKey(topic, partition). */
+  readonly key: string;
+  /** Set when the member gave the partition up (C1): whatever handles it must stop. */
+  revoked: boolean;
   /** C2: the next offset to fetch and to commit. */
   next: number;
   /** The offset last committed for it (null: none yet). */
@@ -123,6 +128,15 @@ interface HandlerFailure {
   readonly cause: unknown;
 }
 
+/** What one read of a partition returned, decoded only when its turn to be handled comes. */
+interface PartitionRead {
+  readonly owner: OwnedPartition;
+  readonly records: Buffer;
+  readonly highWatermark: number;
+  /** The offset of the last record read (control records included). */
+  readonly lastOffset: number;
+}
+
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
@@ -168,6 +182,12 @@ class PauseState {
   readonly #partitions = new Map<string, Set<number>>();
   /** Partitions resumed one by one while their whole topic stays paused. */
   readonly #except = new Map<string, Set<number>>();
+  #version = 0;
+
+  /** Changes with every pause and resume, so a handler loop looks the state up only when it changed. */
+  get version(): number {
+    return this.#version;
+  }
 
   static #set(map: Map<string, Set<number>>, topic: string): Set<number> {
     let set = map.get(topic);
@@ -176,6 +196,7 @@ class PauseState {
   }
 
   pause(topic: string, partitions: readonly number[] | undefined): void {
+    this.#version++;
     if (partitions === undefined) {
       this.#topics.add(topic);
       this.#except.delete(topic);
@@ -188,6 +209,7 @@ class PauseState {
   }
 
   resume(topic: string, partitions: readonly number[] | undefined): void {
+    this.#version++;
     if (partitions === undefined) {
       this.#topics.delete(topic);
       this.#partitions.delete(topic);
@@ -231,7 +253,7 @@ class Runner {
   readonly #subscriptions: readonly TopicMatcher[];
   readonly #pauses: PauseState;
   readonly #emit: <K extends ConsumerEventName>(type: K, payload: ConsumerEventPayloads[K]) => void;
-  readonly #inHandler: AsyncLocalStorage<Runner>;
+  readonly #inHandler: AsyncLocalStorage<Runner | null>;
 
   #memberId = '';
   #generationId = -1;
@@ -247,7 +269,8 @@ class Runner {
   #joined = false;
   #joinTask: Promise<void> | null = null;
   #pendingJoin: JoinOutcome | null = null;
-  #joinError: Error | null = null;
+  /** What failed beside the loop (a join, a heartbeat, a commit after a fetch): the loop ends with it. */
+  #backgroundError: Error | null = null;
   readonly #abort = new AbortController();
 
   #wakeUp: (() => void) | null = null;
@@ -257,6 +280,8 @@ class Runner {
   #lastHeartbeat = 0;
   #lastCommit = Date.now();
   #commitChain: Promise<unknown> = Promise.resolve();
+  /** An automatic commit of every owned partition waiting for its turn (it takes the offsets then). */
+  #queuedCommit: Promise<MemberErrorName | 'NONE'> | null = null;
   #attempt = 0;
   #crash: RunnerCrash | null = null;
 
@@ -274,7 +299,7 @@ class Runner {
     subscriptions: readonly TopicMatcher[],
     pauses: PauseState,
     emit: <K extends ConsumerEventName>(type: K, payload: ConsumerEventPayloads[K]) => void,
-    inHandler: AsyncLocalStorage<Runner>,
+    inHandler: AsyncLocalStorage<Runner | null>,
   ) {
     this.#engine = engine;
     this.#coordinator = coordinator;
@@ -318,6 +343,7 @@ class Runner {
     try {
       await this.#joinTask;
       await this.#heartbeatInFlight;
+      await this.#commitChain;
       if (this.#memberId !== '') {
         if (crash === null && this.#run.autoCommit && !this.#lost) await this.#commitUncommitted();
         this.#revoke([...this.#owned.values()], false);
@@ -350,7 +376,7 @@ class Runner {
       // One turn of the event loop per iteration: timers (heartbeats) and I/O run even when handlers and
       // reads complete synchronously.
       await new Promise((resolve) => setImmediate(resolve));
-      if (this.#joinError !== null) throw this.#joinError;
+      if (this.#backgroundError !== null) throw this.#backgroundError;
       if (this.#pendingJoin !== null) await this.#applyJoin(this.#pendingJoin);
       if (this.#rejoinNeeded && this.#joinTask === null) await this.#startRejoin();
       if (this.#stopped()) break;
@@ -358,7 +384,7 @@ class Runner {
       if (this.#pendingJoin !== null) continue;
       this.#applySeeks();
       this.#refreshTopicsIfDue();
-      if (this.#run.autoCommit) await this.#commitIfNecessary();
+      if (this.#run.autoCommit && this.#commitDue()) await this.#commitUncommitted();
       const ready = this.#readyPartitions();
       if (ready.length === 0) {
         await this.#waitForData();
@@ -403,7 +429,7 @@ class Runner {
           this.#pendingJoin = outcome;
         },
         (err: unknown) => {
-          this.#joinError = asError(err);
+          this.#backgroundError = asError(err);
         },
       )
       .then(() => {
@@ -535,7 +561,7 @@ class Runner {
       if (this.#owned.has(key)) continue;
       const [topic, p] = key.split('\u0000') as [string, string];
       const partition = Number(p);
-      const state: OwnedPartition = { topic, partition, next: 0, committed: committed.get(key) ?? null, countedFrom: 0 };
+      const state: OwnedPartition = { topic, partition, key, revoked: false, next: 0, committed: committed.get(key) ?? null, countedFrom: 0 };
       state.next = this.#startOffset(state, state.committed);
       state.countedFrom = state.next;
       this.#owned.set(key, state);
@@ -550,7 +576,10 @@ class Runner {
 
   #revoke(partitions: readonly OwnedPartition[], lost: boolean): void {
     if (partitions.length === 0) return;
-    for (const p of partitions) this.#owned.delete(tpKey(p.topic, p.partition));
+    for (const p of partitions) {
+      this.#owned.delete(p.key);
+      p.revoked = true;
+    }
     this.#emit(CONSUMER_EVENTS.PARTITIONS_REVOKED, {
       groupId: this.#settings.groupId,
       memberId: this.#memberId,
@@ -597,7 +626,7 @@ class Runner {
         (err: unknown) => {
           // A heartbeat that could not be written (writer lock busy) is retried at the next interval; an
           // engine that failed for good fails the fetch loop too.
-          if (err instanceof OnelogError && !err.retriable) this.#joinError ??= err;
+          if (err instanceof OnelogError && !err.retriable) this.#backgroundError ??= err;
           this.wake();
         },
       )
@@ -616,7 +645,7 @@ class Runner {
       // Some member's session ran out or a phase's deadline passed: write it now rather than at the next heartbeat.
       if (status.housekeepingDue) void this.#heartbeat(true);
     } catch (err) {
-      this.#joinError ??= asError(err);
+      this.#backgroundError ??= asError(err);
       this.wake();
     }
   }
@@ -699,10 +728,6 @@ class Runner {
     this.wake();
   }
 
-  #hasSeek(topic: string, partition: number): boolean {
-    return this.#seeks.has(tpKey(topic, partition));
-  }
-
   #applySeeks(): void {
     for (const [key, offset] of this.#seeks) {
       const p = this.#owned.get(key);
@@ -742,11 +767,16 @@ class Runner {
    * the commit's turn comes, so queued automatic commits merge. Resolves with the coordinator's answer.
    */
   commit(explicit: readonly TopicOffsets[] | null, only: readonly OwnedPartition[] | null = null): Promise<MemberErrorName | 'NONE'> {
+    // An automatic commit of every partition still waiting for its turn will take the newest offsets: a
+    // second one would add nothing, so it is shared.
+    const all = explicit === null && only === null;
+    if (all && this.#queuedCommit !== null) return this.#queuedCommit;
     const run = async (): Promise<MemberErrorName | 'NONE'> => {
+      if (all) this.#queuedCommit = null;
       let topics: TopicOffsets[];
       if (explicit !== null) topics = [...explicit];
       else {
-        const keys = only === null ? null : new Set(only.map((p) => tpKey(p.topic, p.partition)));
+        const keys = only === null ? null : new Set(only.map((p) => p.key));
         topics = this.uncommittedOffsets()
           .topics.map((t) => ({ topic: t.topic, partitions: t.partitions.filter((p) => keys === null || keys.has(tpKey(t.topic, p.partition))) }))
           .filter((t) => t.partitions.length > 0);
@@ -776,6 +806,7 @@ class Runner {
     };
     const result = this.#commitChain.then(run, run);
     this.#commitChain = result.catch(() => undefined);
+    if (all) this.#queuedCommit = result;
     return result;
   }
 
@@ -788,19 +819,27 @@ class Runner {
     if ((error === 'UNKNOWN_MEMBER_ID' || error === 'ILLEGAL_GENERATION') && this.#joinTask === null) this.#loseMembership(error);
   }
 
-  /** kafkajs' commitOffsetsIfNecessary: commits when the interval passed or the threshold was reached. */
-  async #commitIfNecessary(): Promise<void> {
+  /** kafkajs' commitOffsetsIfNecessary test: the interval passed or the threshold was reached. */
+  #commitDue(): boolean {
     const { autoCommitInterval, autoCommitThreshold } = this.#run;
-    const due =
-      (autoCommitInterval !== null && Date.now() >= this.#lastCommit + autoCommitInterval) || (autoCommitThreshold !== null && this.#resolvedCount() >= autoCommitThreshold);
-    if (due) await this.#commitUncommitted();
+    return (autoCommitInterval !== null && Date.now() >= this.#lastCommit + autoCommitInterval) || (autoCommitThreshold !== null && this.#resolvedCount() >= autoCommitThreshold);
   }
 
-  /** After a batch: kafkajs commits every batch; with an interval or threshold set, only when one is due. */
-  async #commitAfterBatch(): Promise<void> {
+  /**
+   * After a fetch: kafkajs commits every batch; onelog once per fetch, without waiting for the durable
+   * write (the next fetch is handled meanwhile; commits stay in order and merge, and each takes only
+   * offsets already resolved). With an interval or threshold set, only when one is due.
+   */
+  async #commitAfterFetch(): Promise<void> {
     if (!this.#run.autoCommit) return;
-    if (this.#run.autoCommitInterval === null && this.#run.autoCommitThreshold === null) await this.#commitUncommitted();
-    else await this.#commitIfNecessary();
+    if (this.#run.autoCommitInterval !== null || this.#run.autoCommitThreshold !== null) {
+      if (this.#commitDue()) await this.#commitUncommitted();
+      return;
+    }
+    this.#commitUncommitted().catch((err: unknown) => {
+      this.#backgroundError ??= asError(err);
+      this.wake();
+    });
   }
 
   // ---- fetching ----------------------------------------------------------------------------------
@@ -818,7 +857,7 @@ class Runner {
   /** Sleeps until a commit reaches an owned, unpaused partition, a wake-up, or maxWaitTimeInMs. */
   async #waitForData(): Promise<void> {
     const deadline = Date.now() + this.#settings.maxWaitTimeInMs;
-    const interrupted = (): boolean => (this.#rejoinNeeded && this.#joinTask === null) || this.#pendingJoin !== null || this.#joinError !== null || this.#seeks.size > 0;
+    const interrupted = (): boolean => (this.#rejoinNeeded && this.#joinTask === null) || this.#pendingJoin !== null || this.#backgroundError !== null || this.#seeks.size > 0;
     while (this.#running && Date.now() < deadline && !interrupted()) {
       const woken = new Promise<boolean>((resolve) => {
         this.#wakeUp = () => resolve(true);
@@ -830,7 +869,7 @@ class Runner {
       const data = await Promise.race([woken, ...waits]);
       this.#wakeUp = null;
       if (data) return;
-      if (this.#run.autoCommit && this.#run.autoCommitInterval !== null) await this.#commitIfNecessary();
+      if (this.#run.autoCommit && this.#run.autoCommitInterval !== null && this.#commitDue()) await this.#commitUncommitted();
     }
   }
 
@@ -1013,7 +1052,7 @@ export class Consumer {
   readonly #emitter = new EventEmitter();
   readonly #subscriptions: TopicMatcher[] = [];
   readonly #pauses = new PauseState();
-  readonly #inHandler = new AsyncLocalStorage<Runner>();
+  readonly #inHandler = new AsyncLocalStorage<Runner | null>();
   #runner: Runner | null = null;
   #restartTimer: NodeJS.Timeout | null = null;
   #stopping: Promise<void> | null = null;

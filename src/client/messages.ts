@@ -1,9 +1,10 @@
 // Conversions between kafkajs-shaped messages and the record format: a producer's Message to the
-// RecordInput the engine encodes, and a decoded record to the KafkaMessage a consumer hands out.
+// RecordInput the engine encodes, and decoded records (one, or all of a read) to the KafkaMessages a
+// consumer hands out.
 // Pure data shaping: no I/O, no partition choice, no batching.
 
 import { OnelogError } from '../errors.ts';
-import type { BatchHeader, DecodedRecord, RecordHeader, RecordInput } from '../format/record-batch.ts';
+import { batchTotalSize, decodeRecords, readBatchHeader, type BatchHeader, type DecodedRecord, type RecordHeader, type RecordInput } from '../format/record-batch.ts';
 import type { IHeaders, KafkaMessage, KafkaMessageHeaders, Message } from './types.ts';
 
 /** Bytes of a key, value or header value: strings are UTF-8, as kafkajs encodes them. */
@@ -60,6 +61,18 @@ function toMessageHeaders(headers: readonly RecordHeader[]): KafkaMessageHeaders
   return out;
 }
 
+/** A record as a KafkaMessage, its timestamp already as decimal text. */
+function kafkaMessage(record: DecodedRecord, timestamp: string): KafkaMessage {
+  return {
+    key: record.key,
+    value: record.value,
+    timestamp,
+    attributes: record.attributes,
+    offset: String(record.offset),
+    headers: record.headers.length === 0 ? {} : toMessageHeaders(record.headers),
+  };
+}
+
 /**
  * The KafkaMessage for one decoded record of the batch whose header is `batchHeader`: offset and
  * timestamp as decimal strings (a LogAppendTime batch's records carry its maxTimestamp), headers keyed by
@@ -67,13 +80,39 @@ function toMessageHeaders(headers: readonly RecordHeader[]): KafkaMessageHeaders
  * values: see KafkaMessageHeaders).
  */
 export function toKafkaMessage(record: DecodedRecord, batchHeader: Pick<BatchHeader, 'timestampType' | 'maxTimestamp'>): KafkaMessage {
-  const timestamp = batchHeader.timestampType === 'log-append' ? batchHeader.maxTimestamp : record.timestamp;
-  return {
-    key: record.key,
-    value: record.value,
-    timestamp: String(timestamp),
-    attributes: record.attributes,
-    offset: String(record.offset),
-    headers: toMessageHeaders(record.headers),
-  };
+  return kafkaMessage(record, String(batchHeader.timestampType === 'log-append' ? batchHeader.maxTimestamp : record.timestamp));
+}
+
+/** What a consumer hands out of one read: the messages, in order, and the offset of each as a number. */
+export interface DecodedMessages {
+  readonly messages: KafkaMessage[];
+  readonly offsets: number[];
+}
+
+/**
+ * The KafkaMessages (as toKafkaMessage makes them) of every record at or after offset `from` in `records`,
+ * whole batches as Engine.read returns them; control batches are skipped. Records of one batch that share
+ * a timestamp (a send without explicit timestamps) share its decimal text.
+ */
+export function toKafkaMessages(records: Buffer, from: number): DecodedMessages {
+  const messages: KafkaMessage[] = [];
+  const offsets: number[] = [];
+  for (let pos = 0; pos < records.length; pos += batchTotalSize(records, pos)) {
+    const header = readBatchHeader(records, pos);
+    if (header.isControl) continue;
+    const logAppendTime = header.timestampType === 'log-append';
+    let timestamp = -1;
+    let timestampText = '';
+    for (const record of decodeRecords(records, pos)) {
+      if (record.offset < from) continue;
+      const ts = logAppendTime ? header.maxTimestamp : record.timestamp;
+      if (ts !== timestamp) {
+        timestamp = ts;
+        timestampText = String(ts);
+      }
+      messages.push(kafkaMessage(record, timestampText));
+      offsets.push(record.offset);
+    }
+  }
+  return { messages, offsets };
 }

@@ -114,3 +114,57 @@ export function decodeMetadata(bytes: Buffer, position: number): DatabaseMeta {
   }
   return raw as unknown as DatabaseMeta;
 }
+
+export interface MetadataLimits {
+  /** The superblock's extentCount, which the blob must repeat. */
+  readonly extentCount: number;
+  /** Slots 1 … slotCount-1 can hold partitions. */
+  readonly slotCount: number;
+  /** Extent index holding the blob itself. */
+  readonly blobExtent: number;
+  readonly extentSize: number;
+  readonly dataStart: number;
+}
+
+/**
+ * Checks what structural validation cannot: ranges and uniqueness (every extent owned once, slots and uids
+ * unique, tails inside their partition's extents). A blob with a valid CRC can still be inconsistent when
+ * a file was damaged on purpose or by a bug; this turns that into CORRUPT_FILE instead of a crash later.
+ */
+export function checkMetadataConsistency(meta: DatabaseMeta, limits: MetadataLimits, position: number): void {
+  const { extentCount, slotCount, extentSize, dataStart } = limits;
+  if (meta.extentCount !== extentCount || extentCount < 1) fail('extent count differs from the superblock', position);
+  if (meta.metaExtent !== limits.blobExtent) fail('meta extent does not hold the blob', position);
+  if (meta.nextProducerId < 0 || meta.nextPartitionUid < 1) fail('counters out of range', position);
+  const owned = new Set<number>([meta.metaExtent]);
+  const own = (index: number): void => {
+    if (index < 0 || index >= extentCount || owned.has(index)) fail(`extent ${index} is out of range or owned twice`, position);
+    owned.add(index);
+  };
+  meta.freeExtents.forEach(own);
+  const names = new Set<string>();
+  const slots = new Set<number>();
+  const uids = new Set<number>();
+  for (const t of meta.topics) {
+    if (names.has(t.name) || !/^[a-zA-Z0-9._-]{1,249}$/.test(t.name)) fail(`topic name ${JSON.stringify(t.name)}`, position);
+    names.add(t.name);
+    for (const [key, value] of Object.entries(t.configs)) {
+      if (typeof value !== 'string') fail(`config ${key} of ${t.name}`, position);
+    }
+    for (const p of t.partitions) {
+      if (p.slot < 1 || p.slot >= slotCount || slots.has(p.slot)) fail(`slot ${p.slot}`, position);
+      if (p.uid < 1 || p.uid >= meta.nextPartitionUid || uids.has(p.uid)) fail(`partition uid ${p.uid}`, position);
+      slots.add(p.slot);
+      uids.add(p.uid);
+      if (p.logStartOffset < 0 || p.nextOffset < 0) fail('negative offsets', position);
+      let previous = -1;
+      for (const [index, firstOffset] of p.extents) {
+        own(index);
+        if (firstOffset < previous || firstOffset < 0) fail('extent map offsets out of order', position);
+        previous = firstOffset;
+      }
+      const inside = p.extents.some(([index]) => p.tailPosition >= dataStart + index * extentSize && p.tailPosition <= dataStart + (index + 1) * extentSize);
+      if (p.extents.length === 0 ? p.tailPosition !== 0 : !inside && p.tailPosition !== 0) fail('tail outside the partition', position);
+    }
+  }
+}

@@ -51,7 +51,7 @@ import {
   type Superblock,
 } from '../format/file-layout.ts';
 import { crc32c } from '../format/crc32c.ts';
-import { decodeMetadata, encodeMetadata, type DatabaseMeta, type ExtentEntry, type GroupOffsetMeta } from '../format/metadata.ts';
+import { checkMetadataConsistency, decodeMetadata, encodeMetadata, type DatabaseMeta, type ExtentEntry, type GroupOffsetMeta } from '../format/metadata.ts';
 import {
   RECORD_BATCH_OVERHEAD,
   decodeRecords,
@@ -65,7 +65,7 @@ import {
 } from '../format/record-batch.ts';
 import type { FileSystem, StorageFile } from './file-layer.ts';
 import { nodeFileSystem } from './node-file-layer.ts';
-import { extentStart, locate, positionInExtent, readBatches, scanBatches, type Geometry } from './partition-log.ts';
+import { extentDataEnd, extentStart, locate, positionInExtent, readBatches, scanBatches, tailListIndex, type Geometry } from './partition-log.ts';
 import { checkProducer, producersFromMeta, producersToMeta, recordProducerBatch, type ProducerEntry } from './producer-state.ts';
 import { topicCompression, topicConfig, validatePartitionCount, validateTopicConfigs, validateTopicName } from './topic-rules.ts';
 import { WriterLock } from './writer-lock.ts';
@@ -306,8 +306,13 @@ export class Engine {
       await engine.#start();
       return engine;
     } catch (err) {
-      file.close();
-      throw err;
+      try {
+        file.close();
+      } catch {
+        // Closing after a failed open reports nothing more useful than the failure itself.
+      }
+      if (err instanceof OnelogError) throw err;
+      throw new OnelogError('FAILED', `Opening ${path} failed with an I/O error: ${err instanceof Error ? err.message : String(err)}. Check the disk and retry.`, { cause: err });
     }
   }
 
@@ -373,11 +378,21 @@ export class Engine {
     for (let attempt = 0; attempt < MAX_METADATA_RETRIES; attempt++) {
       const candidates = this.#readSuperblocks();
       for (const { sb, slot } of candidates) {
-        if (sb.metaLength <= 0 || sb.metaLength > this.#geometry.extentSize) continue;
+        const { dataStart, extentSize } = this.#geometry;
+        const blobExtent = Math.floor((sb.metaPosition - dataStart) / extentSize);
+        const sane =
+          sb.extentCount >= 1 &&
+          dataStart + sb.extentCount * extentSize <= Number.MAX_SAFE_INTEGER &&
+          sb.metaLength > 0 &&
+          sb.metaPosition >= dataStart &&
+          blobExtent < sb.extentCount &&
+          sb.metaPosition + sb.metaLength <= dataStart + (blobExtent + 1) * extentSize;
+        if (!sane) continue;
         const blob = Buffer.alloc(sb.metaLength);
         if (this.#file.read(blob, 0, sb.metaLength, sb.metaPosition) !== sb.metaLength) continue;
         if (crc32c(blob) !== sb.metaCrc) continue;
         const meta = decodeMetadata(blob, sb.metaPosition);
+        checkMetadataConsistency(meta, { extentCount: sb.extentCount, slotCount: SLOT_COUNT, blobExtent, extentSize, dataStart }, sb.metaPosition);
         this.#installMetadata(sb, slot, meta);
         return;
       }
@@ -457,7 +472,7 @@ export class Engine {
           nextOffset: p.durableNextOffset,
           tailPosition: p.durableTailPosition,
           extents: p.extents,
-          producers: producersToMeta(p.producers),
+          producers: producersToMeta(p.producers, p.durableNextOffset),
         })),
       })),
       groups: this.#groups,
@@ -529,7 +544,15 @@ export class Engine {
     this.#backgroundSync = true;
     const epoch = this.#writeEpoch;
     const tails = [...this.#byUid.values()].map((ps) => ({ partition: ps, nextOffset: ps.writeNextOffset, tailPosition: ps.writeTailPosition, settle: noop, fail: noop }));
-    this.#file.datasync().then(
+    let syncing: Promise<void>;
+    try {
+      syncing = this.#file.datasync();
+    } catch (err) {
+      this.#backgroundSync = false;
+      this.#fail(err);
+      return;
+    }
+    syncing.then(
       () => {
         this.#backgroundSync = false;
         if (this.#failure === null) this.#markDurable(epoch, tails);
@@ -655,17 +678,22 @@ export class Engine {
   /**
    * Scans a partition forward from its written end, across its extents, either up to `limit` (a tail that
    * another writer published: trusted, no CRC work) or, with `limit` null, validating every batch and
-   * stopping at the first that fails (recovery). Returns the index in ps.extents where it stopped.
+   * stopping at the first that fails (recovery; `accepted` then receives each accepted batch's position and
+   * size). Returns the index in ps.extents where the scan stopped (-1 without extents).
    */
-  #scanForward(ps: PartitionState, limit: number | null): number {
+  #scanForward(ps: PartitionState, limit: number | null, accepted?: [number, number][]): number {
     if (ps.extents.length === 0) return -1;
-    let i = ps.extents.findIndex(([index]) => positionInExtent(this.#geometry, index, ps.writeTailPosition));
+    // The extent holding the written end: the last one that contains it and starts at or before its offset
+    // (an extent's end may be the start of the partition's next extent in the file).
+    let i = ps.extents.findLastIndex(([index, first]) => first <= ps.writeNextOffset && positionInExtent(this.#geometry, index, ps.writeTailPosition));
     if (i < 0) {
       // The checkpoint predates the partition's first batch: its log starts at the first extent.
       i = 0;
       ps.writeTailPosition = extentStart(this.#geometry, ps.extents[0]![0]);
     }
+    let stopped = i;
     for (; i < ps.extents.length; i++) {
+      stopped = i;
       const entry = ps.extents[i]!;
       const start = extentStart(this.#geometry, entry[0]);
       if (!positionInExtent(this.#geometry, entry[0], ps.writeTailPosition)) {
@@ -676,6 +704,7 @@ export class Engine {
       const result = scanBatches(this.#file, ps.writeTailPosition, end, ps.writeNextOffset, limit === null, (b) => {
         entry[2] = Math.max(entry[2], b.maxTimestamp);
         recordProducerBatch(ps.producers, b.producerId, b.producerEpoch, b.baseSequence, b.baseOffset, b.lastOffset);
+        accepted?.push([b.position, b.size]);
         return false;
       });
       ps.writeNextOffset = result.nextOffset;
@@ -687,7 +716,7 @@ export class Engine {
     }
     ps.nextOffset = ps.writeNextOffset;
     ps.tailPosition = ps.writeTailPosition;
-    return ps.extents.findIndex(([index]) => positionInExtent(this.#geometry, index, ps.writeTailPosition));
+    return stopped;
   }
 
   #endsCleanly(position: number, extentEnd: number): boolean {
@@ -702,8 +731,16 @@ export class Engine {
   #recover(): void {
     this.#loadMetadata();
     for (const ps of this.#byUid.values()) {
-      const at = this.#scanForward(ps, null);
+      const accepted: [number, number][] = [];
+      const at = this.#scanForward(ps, null, accepted);
       if (at < 0) continue;
+      // The accepted batches may be in the page cache only (their fdatasync failed, and Linux then
+      // forgets them as dirty): write them again so the sync below either makes them durable or fails.
+      for (const [position, size] of accepted) {
+        const bytes = Buffer.allocUnsafe(size);
+        this.#file.read(bytes, 0, size, position);
+        this.#file.write(bytes, 0, size, position);
+      }
       const cutExtent = ps.extents[at]![0];
       this.#file.zero(ps.writeTailPosition, extentStart(this.#geometry, cutExtent) + this.#geometry.extentSize - ps.writeTailPosition);
       // Extents after the cut hold nothing of this log: free them (they are zeroed again when reused).
@@ -793,12 +830,24 @@ export class Engine {
     this.#pending = [];
     if (this.#syncTimer !== null) clearTimeout(this.#syncTimer);
     this.#syncTimer = null;
-    this.#lock.release();
+    try {
+      this.#lock.release();
+    } catch {
+      // The file itself failed; the kernel drops its locks when it is closed.
+    }
     this.#wakeWaiters();
   }
 
-  /** Writes queued requests and decides when to fdatasync. */
+  /** Writes queued requests and decides when to fdatasync; any error fails the database, never escapes. */
   #pump(): void {
+    try {
+      this.#pumpSteps();
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  #pumpSteps(): void {
     const afterSync = this.#syncJustCompleted;
     this.#syncJustCompleted = false;
     if (this.#failure !== null || this.#acquiring) return;
@@ -832,9 +881,9 @@ export class Engine {
     }
     try {
       if (this.#sync !== 'always') {
-        while (this.#queue.length > 0) this.#execute(this.#queue.shift()!);
+        while (this.#queue.length > 0) this.#executeOne(this.#queue.shift()!);
       } else if (!this.#syncInFlight && this.#pending.length === 0 && this.#queue.length > 0) {
-        this.#execute(this.#queue.shift()!);
+        this.#executeOne(this.#queue.shift()!);
       }
       if (this.#bytesSinceCheckpoint >= (this.#options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES)) this.#checkpoint();
     } catch (err) {
@@ -867,7 +916,11 @@ export class Engine {
   #startSync(): void {
     if (this.#failure !== null) return;
     if (this.#pending.length === 0) {
-      this.#afterCommit();
+      try {
+        this.#afterCommit();
+      } catch (err) {
+        this.#fail(err);
+      }
       return;
     }
     const batch = this.#pending;
@@ -876,15 +929,27 @@ export class Engine {
     this.#arrivedDuringSync = false;
     this.#lastSyncStart = Date.now();
     const epoch = this.#writeEpoch;
-    this.#file.datasync().then(
+    const failBatch = (err: unknown): void => {
+      this.#syncInFlight = false;
+      this.#fail(err);
+      for (const p of batch) p.fail(this.#failure);
+    };
+    let syncing: Promise<void>;
+    try {
+      syncing = this.#file.datasync();
+    } catch (err) {
+      failBatch(err);
+      return;
+    }
+    syncing.then(
       () => {
         this.#syncInFlight = false;
-        if (this.#failure !== null) return;
         try {
+          if (this.#failure !== null) throw this.#failure;
           this.#markDurable(epoch, batch);
           this.#publish(batch);
         } catch (err) {
-          this.#fail(err);
+          failBatch(err);
           return;
         }
         // Producers resume as the acknowledgements resolve; pump after they queued their next appends,
@@ -892,11 +957,7 @@ export class Engine {
         this.#syncJustCompleted = true;
         this.#schedulePump();
       },
-      (err: unknown) => {
-        this.#syncInFlight = false;
-        this.#fail(err);
-        for (const p of batch) p.fail(this.#failure!);
-      },
+      failBatch,
     );
   }
 
@@ -934,6 +995,17 @@ export class Engine {
       return;
     }
     this.#releaseLock();
+  }
+
+  /** Executes a request taken off the queue; if that fails the database, the request fails with it. */
+  #executeOne(request: WriteRequest): void {
+    try {
+      this.#execute(request);
+    } catch (err) {
+      this.#fail(err);
+      request.reject(this.#failure);
+      throw err;
+    }
   }
 
   #execute(request: WriteRequest): void {
@@ -1341,8 +1413,13 @@ export class Engine {
         resolve(value);
       };
       const check = (): void => {
-        if (this.#failure !== null || this.#closed) done(false);
-        else if (ready()) done(true);
+        try {
+          if (this.#failure !== null || this.#closed) done(false);
+          else if (ready()) done(true);
+        } catch {
+          // A failed or damaged file: the caller's next read reports it.
+          done(false);
+        }
       };
       const timer = setTimeout(() => done(false), timeoutMs);
       this.#waiters.add(check);
@@ -1368,12 +1445,15 @@ export class Engine {
     this.#checkUsable();
     this.#refresh();
     const ps = this.#partition(topic, partition);
-    for (let i = 0; i < ps.extents.length; i++) {
+    const view = { extents: ps.extents, tailPosition: ps.tailPosition };
+    const tailIndex = tailListIndex(this.#geometry, ps.extents, ps.tailPosition);
+    for (let i = 0; i <= tailIndex; i++) {
       const [index, , maxTimestamp] = ps.extents[i]!;
-      const isLast = i === ps.extents.length - 1 || positionInExtent(this.#geometry, index, ps.tailPosition);
+      // The tail's extent may hold batches newer than its checkpointed maxTimestamp: always scan it.
+      const isLast = i === tailIndex;
       if (!isLast && maxTimestamp < timestamp) continue;
       const start = extentStart(this.#geometry, index);
-      const end = positionInExtent(this.#geometry, index, ps.tailPosition) ? ps.tailPosition : start + this.#geometry.extentSize;
+      const end = extentDataEnd(this.#geometry, view, i);
       const result: { found: OffsetForTimestamp | null } = { found: null };
       scanBatches(this.#file, start, end, null, false, (b) => {
         if (b.maxTimestamp < timestamp || b.lastOffset < ps.logStartOffset) return false;
@@ -1568,8 +1648,12 @@ export class Engine {
       if (this.#syncTimer !== null) clearTimeout(this.#syncTimer);
       this.#waiters.forEach((w) => w());
       this.#updatePolling();
-      this.#lock.release();
-      this.#file.close();
+      try {
+        this.#lock.release();
+        this.#file.close();
+      } catch (err) {
+        if (this.#failure === null) throw new OnelogError('FAILED', `Closing ${this.path} failed: ${err instanceof Error ? err.message : String(err)}.`, { cause: err });
+      }
     })();
     return this.#closing;
   }

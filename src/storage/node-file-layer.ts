@@ -3,6 +3,7 @@
 // mapping of StorageFile onto system calls: no caching, no engine logic.
 
 import fs from 'node:fs';
+import { dirname } from 'node:path';
 import { tryLock, unlock, trimSync } from 'fs-native-extensions';
 import { OnelogError } from '../errors.ts';
 import type { FileSystem, LockRange, OpenFileOptions, StorageFile } from './file-layer.ts';
@@ -93,12 +94,18 @@ export const nodeFileSystem: FileSystem = {
       if (code === 'EISDIR') {
         throw new OnelogError('NOT_A_ONELOG_FILE', `${path} is a directory, not a onelog file: give the path of a database file.`, { cause: err });
       }
-      throw err;
+      throw new OnelogError('FAILED', `Cannot open ${path}: ${(err as Error).message}. Check the path and its permissions.`, { cause: err });
     }
   },
   create(path: string, initial: Uint8Array): boolean {
     const temp = `${path}.creating-${process.pid}-${Date.now()}`;
-    const fd = fs.openSync(temp, 'wx', 0o644);
+    let fd: number;
+    try {
+      fd = fs.openSync(temp, 'wx', 0o644);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new OnelogError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FAILED', `Cannot create ${path}: ${(err as Error).message}. Check that its directory exists and is writable.`, { cause: err });
+    }
     try {
       fs.writeSync(fd, initial, 0, initial.length, 0);
       fs.fdatasyncSync(fd);
@@ -107,6 +114,12 @@ export const nodeFileSystem: FileSystem = {
     }
     try {
       fs.linkSync(temp, path);
+      const dir = fs.openSync(dirname(path), 'r');
+      try {
+        fs.fsyncSync(dir);
+      } finally {
+        fs.closeSync(dir);
+      }
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;

@@ -124,9 +124,24 @@ export interface LogView {
   readonly tailPosition: number;
 }
 
-/** End of readable data in an extent: the committed tail when it lies there, else the extent's end. */
-function dataEnd(g: Geometry, view: LogView, index: number): number {
-  return positionInExtent(g, index, view.tailPosition) ? view.tailPosition : extentStart(g, index) + g.extentSize;
+/**
+ * Index into `extents` of the extent holding `tail`. The end of one extent can be the start of the next one
+ * in the file, and both may be the partition's: the later one in the list is meant.
+ */
+export function tailListIndex(g: Geometry, extents: readonly ExtentEntry[], tail: number): number {
+  for (let i = extents.length - 1; i >= 0; i--) if (positionInExtent(g, extents[i]![0], tail)) return i;
+  return -1;
+}
+
+/**
+ * End of committed data in the extent at `listIndex`: its end before the tail's extent, the tail in it, and
+ * its start (nothing) after it.
+ */
+export function extentDataEnd(g: Geometry, view: LogView, listIndex: number): number {
+  const start = extentStart(g, view.extents[listIndex]![0]);
+  const tailIndex = tailListIndex(g, view.extents, view.tailPosition);
+  if (listIndex < tailIndex) return start + g.extentSize;
+  return listIndex === tailIndex ? view.tailPosition : start;
 }
 
 /** Index into view.extents of the last extent whose first offset is <= offset (0 when none). */
@@ -150,7 +165,7 @@ function extentFor(view: LogView, offset: number): number {
 export function locate(file: StorageFile, g: Geometry, view: LogView, offset: number): number {
   for (let i = extentFor(view, offset); i < view.extents.length; i++) {
     const index = view.extents[i]![0];
-    const end = dataEnd(g, view, index);
+    const end = extentDataEnd(g, view, i);
     let found = -1;
     scanBatches(file, extentStart(g, index), end, null, false, (b) => {
       if (b.lastOffset >= offset) {
@@ -180,7 +195,9 @@ export interface BatchRead {
  */
 export function readBatches(file: StorageFile, g: Geometry, view: LogView, position: number, maxBytes: number): BatchRead {
   const index = Math.floor((position - g.dataStart) / g.extentSize);
-  const end = dataEnd(g, view, index);
+  const listIndex = view.extents.findIndex(([e]) => e === index);
+  if (listIndex < 0) return { records: Buffer.alloc(0), nextOffset: -1, endPosition: position };
+  const end = extentDataEnd(g, view, listIndex);
   let length = Math.min(Math.max(maxBytes, RECORD_BATCH_OVERHEAD), end - position);
   if (length < RECORD_BATCH_OVERHEAD) return { records: Buffer.alloc(0), nextOffset: -1, endPosition: position };
   let buf = Buffer.allocUnsafe(length);

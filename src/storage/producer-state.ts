@@ -74,8 +74,15 @@ export function producersFromMeta(meta: Readonly<Record<string, ProducerMeta>>):
   return map;
 }
 
-export function producersToMeta(map: ReadonlyMap<number, ProducerEntry>): Record<string, ProducerMeta> {
+/**
+ * The state to checkpoint: only batches below `durableEnd` (the checkpoint's durable tail), so that a retry
+ * of a batch whose bytes were lost is written again rather than acknowledged as a duplicate.
+ */
+export function producersToMeta(map: ReadonlyMap<number, ProducerEntry>, durableEnd: number): Record<string, ProducerMeta> {
   const out: Record<string, ProducerMeta> = {};
-  for (const [id, p] of map) out[String(id)] = { epoch: p.epoch, batches: p.batches };
+  for (const [id, p] of map) {
+    const batches = p.batches.filter((b) => b[3] < durableEnd);
+    if (batches.length > 0 || p.batches.length === 0) out[String(id)] = { epoch: p.epoch, batches };
+  }
   return out;
 }
