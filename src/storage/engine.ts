@@ -13,10 +13,10 @@
 //      written into an extent only after the checkpoint naming it was written, and acknowledged only after
 //      an fdatasync covering both. Recovery therefore never meets stale or foreign bytes as a valid batch.
 //  I4. An extent freed by checkpoint k is not zeroed or reused before checkpoint k is durable.
-//  I5. A checkpoint writes the metadata blob and then the superblock slot not holding the current
-//      superblock, with a higher sequence; it records each partition's durable tail, and the current
-//      superblock is made durable before its slot's twin is overwritten. The newest superblock whose blob
-//      checks out names the state, so a torn checkpoint leaves the previous one in force.
+//  I5. A checkpoint writes the metadata blob and then a superblock with a higher sequence: over its twin
+//      when the current superblock is durable, over the current one when this handle wrote it since the
+//      last fdatasync (nothing acknowledged depends on it yet). It records durable tails only. The newest
+//      superblock whose blob checks out names the state, so a torn checkpoint leaves a durable one in force.
 //  I6. Recovery (first opener, or a writer finding a dead writer's mark) starts at each partition's
 //      checkpointed tail, accepts batches whose offsets continue exactly and whose CRC matches, crossing
 //      into the partition's next extent only where an extent ended cleanly, cuts at the first batch that
