@@ -15,6 +15,9 @@
 //      checks both atomically with the commit; a refused commit loses the partitions (C1) without retry.
 //  C4. With autoCommit, resolved offsets are committed before partitions are revoked and before the member
 //      leaves the group, so an orderly rebalance or shutdown hands no message out twice.
+//  C5. Commits run one at a time, in order, each taking the offsets resolved when its turn comes (C2): the
+//      commit after a fetch is not awaited (the next fetch is handled meanwhile), yet never covers a
+//      message not handled, and revocations and the leave wait for every commit before them.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
@@ -873,11 +876,11 @@ class Runner {
     }
   }
 
-  /** One fetch over the ready partitions and the handling of its batches; a handler's failure is returned. */
+  /** One fetch over the ready partitions and the handling of what it read; a handler's failure is returned. */
   async #fetchAndProcess(ready: OwnedPartition[]): Promise<HandlerFailure | null> {
     const fetchStarted = Date.now();
     this.#emit(CONSUMER_EVENTS.FETCH_START, { nodeId: 0 });
-    const batches: { owner: OwnedPartition; batch: Batch; lastOffset: number }[] = [];
+    const reads: PartitionRead[] = [];
     let budget = this.#settings.maxBytes;
     for (const p of ready) {
       if (budget <= 0) break;
@@ -897,42 +900,49 @@ class Runner {
         throw err;
       }
       budget -= result.records.length;
-      const messages: KafkaMessage[] = [];
-      for (let pos = 0; pos < result.records.length; pos += batchTotalSize(result.records, pos)) {
-        const header = readBatchHeader(result.records, pos);
-        if (header.isControl) continue;
-        for (const r of decodeRecords(result.records, pos)) if (r.offset >= p.next) messages.push(toKafkaMessage(r, header));
-      }
-      batches.push({ owner: p, batch: makeBatch(p.topic, p.partition, result.highWatermark, messages, result.nextOffset - 1), lastOffset: result.nextOffset - 1 });
+      reads.push({ owner: p, records: result.records, highWatermark: result.highWatermark, lastOffset: result.nextOffset - 1 });
     }
-    this.#emit(CONSUMER_EVENTS.FETCH, { numberOfBatches: batches.length, duration: Date.now() - fetchStarted, nodeId: 0 });
+    this.#emit(CONSUMER_EVENTS.FETCH, { numberOfBatches: reads.length, duration: Date.now() - fetchStarted, nodeId: 0 });
     const failures: HandlerFailure[] = [];
-    const queue = [...batches];
+    const errors: unknown[] = [];
+    let next = 0;
+    // Each worker takes the next read until one fails; an error (a damaged batch) ends the fetch only once
+    // every worker finished its batch, so no handler still runs when the loop ends.
     const worker = async (): Promise<void> => {
-      for (let item = queue.shift(); item !== undefined && failures.length === 0; item = queue.shift()) {
-        const failure = await this.#processBatch(item.owner, item.batch, item.lastOffset);
-        if (failure !== null) failures.push(failure);
+      while (next < reads.length && failures.length === 0 && errors.length === 0) {
+        try {
+          const failure = await this.#processBatch(reads[next++]!);
+          if (failure !== null) failures.push(failure);
+        } catch (err) {
+          errors.push(err);
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.#run.concurrency, batches.length) }, worker));
-    // kafkajs commits after every batch; here once per fetch (each commit is a durable write).
-    await this.#commitAfterBatch();
+    await Promise.all(Array.from({ length: Math.min(this.#run.concurrency, reads.length) }, worker));
+    if (errors.length > 0) throw errors[0];
+    await this.#commitAfterFetch();
     await this.#heartbeat(false);
     return failures[0] ?? null;
   }
 
   /** Whether handling of this partition must stop before the next message. */
   #stale(p: OwnedPartition): boolean {
-    return this.#mustYield() || this.#hasSeek(p.topic, p.partition) || this.#owned.get(tpKey(p.topic, p.partition)) !== p;
+    return this.#mustYield() || p.revoked || (this.#seeks.size > 0 && this.#seeks.has(p.key));
   }
 
-  async #processBatch(p: OwnedPartition, batch: Batch, lastOffset: number): Promise<HandlerFailure | null> {
+  /**
+   * Decodes one read (only now, so only the messages of the batches being handled are alive) and hands it
+   * to the handler. A handler's own failure commits what was resolved before it and is returned.
+   */
+  async #processBatch({ owner: p, records, highWatermark, lastOffset }: PartitionRead): Promise<HandlerFailure | null> {
     if (this.#stale(p)) return null;
-    if (batch.isEmpty()) {
+    const decoded = toKafkaMessages(records, p.next);
+    if (decoded.messages.length === 0) {
       // Only control records: nothing to hand out, but the position moves past them (as kafkajs).
       p.next = Math.max(p.next, lastOffset + 1);
       return null;
     }
+    const batch = makeBatch(p.topic, p.partition, highWatermark, decoded.messages, lastOffset);
     const started = Date.now();
     const event = {
       topic: batch.topic,
@@ -952,66 +962,90 @@ class Runner {
       };
     };
     this.#emit(CONSUMER_EVENTS.START_BATCH_PROCESS, event);
+    let outcome: boolean | HandlerFailure | null;
     if (this.#run.eachMessage !== undefined) {
       const eachMessage = this.#run.eachMessage;
-      let completed = true;
-      for (const message of batch.messages) {
-        if (this.#stale(p) || this.#pauses.isPaused(p.topic, p.partition)) {
-          completed = false;
-          break;
-        }
-        const outcome = await this.#handle(() => eachMessage({ topic: p.topic, partition: p.partition, message, heartbeat: () => this.#handlerHeartbeat(), pause }));
-        if (outcome !== true) return outcome;
-        p.next = Number(message.offset) + 1;
-        if (this.#run.autoCommit) await this.#commitIfNecessary();
-      }
+      // One handler context for the whole batch (entering one per message would cost more than many a handler).
+      outcome = await this.#inHandler.run(this, () => this.#handleMessages(p, decoded, eachMessage, pause));
       // Records the batch skipped (control records) count as handled once every message was.
-      if (completed && !this.#stale(p)) p.next = Math.max(p.next, lastOffset + 1);
+      if (outcome === true && !this.#stale(p)) p.next = Math.max(p.next, lastOffset + 1);
     } else {
-      const eachBatch = this.#run.eachBatch!;
-      const payload: EachBatchPayload = {
-        batch,
-        resolveOffset: (offset) => {
-          if (this.#owned.get(tpKey(p.topic, p.partition)) !== p) return;
-          const o = parseOffset(offset, 'resolveOffset');
-          const last = batch.messages.at(-1);
-          p.next = (last !== undefined && o === Number(last.offset) ? lastOffset : o) + 1;
-        },
-        heartbeat: () => this.#handlerHeartbeat(),
-        pause,
-        commitOffsetsIfNecessary: async (offsets) => {
-          if (offsets !== undefined) {
-            const error = await this.commit(offsets.topics);
-            if (error !== 'NONE') throw new OnelogError(error, `Commit refused: ${error}.`);
-          } else await this.#commitIfNecessary();
-        },
-        uncommittedOffsets: () => this.uncommittedOffsets(),
-        isRunning: () => this.#running && !this.#mustYield(),
-        isStale: () => this.#stale(p),
-      };
-      const outcome = await this.#handle(() => eachBatch(payload));
-      if (outcome !== true) return outcome;
-      if (this.#run.eachBatchAutoResolve && !this.#stale(p)) p.next = Math.max(p.next, lastOffset + 1);
+      outcome = await this.#handleBatch(p, batch, lastOffset, this.#run.eachBatch!, pause);
+      if (outcome === true && this.#run.eachBatchAutoResolve && !this.#stale(p)) p.next = Math.max(p.next, lastOffset + 1);
+    }
+    if (outcome === null) return null;
+    if (typeof outcome === 'object') {
+      if (this.#run.autoCommit) await this.#commitUncommitted();
+      return outcome;
     }
     this.#emit(CONSUMER_EVENTS.END_BATCH_PROCESS, { ...event, duration: Date.now() - started });
     return null;
   }
 
   /**
-   * Runs one handler call inside the runner's context: true when it returned; null when it ended by a
-   * rebalance or a stop (the message stays unresolved); its own failure commits what was handled before
-   * and is returned.
+   * Hands a batch's messages to eachMessage one at a time, each awaited, inside the handler context (the
+   * runner's own commits leave it). `next` moves past a message once its handler returned (C2). True when
+   * every message was handled, false when the partition went stale or was paused before one, null when a
+   * handler ended by a rebalance or a stop, else the handler's failure.
    */
-  async #handle(call: () => Promise<void>): Promise<true | HandlerFailure | null> {
+  async #handleMessages(p: OwnedPartition, { messages, offsets }: DecodedMessages, eachMessage: EachMessageHandler, pause: () => () => void): Promise<boolean | HandlerFailure | null> {
+    const { topic, partition } = p;
+    const heartbeat = (): Promise<void> => this.#handlerHeartbeat();
+    const { autoCommit, autoCommitInterval, autoCommitThreshold } = this.#run;
+    const commitWhenDue = autoCommit && (autoCommitInterval !== null || autoCommitThreshold !== null);
+    let pauses = -1;
+    for (let i = 0; i < messages.length; i++) {
+      if (this.#stale(p)) return false;
+      if (pauses !== this.#pauses.version) {
+        pauses = this.#pauses.version;
+        if (this.#pauses.isPaused(topic, partition)) return false;
+      }
+      try {
+        await eachMessage({ topic, partition, message: messages[i]!, heartbeat, pause });
+      } catch (err) {
+        return this.#handlerFailure(err);
+      }
+      p.next = offsets[i]! + 1;
+      if (commitWhenDue && this.#commitDue()) await this.#inHandler.run(null, () => this.#commitUncommitted());
+    }
+    return true;
+  }
+
+  /** Calls eachBatch inside the handler context: true when it returned, else as #handleMessages. */
+  async #handleBatch(p: OwnedPartition, batch: Batch, lastOffset: number, eachBatch: EachBatchHandler, pause: () => () => void): Promise<true | HandlerFailure | null> {
+    const payload: EachBatchPayload = {
+      batch,
+      resolveOffset: (offset) => {
+        if (p.revoked) return;
+        const o = parseOffset(offset, 'resolveOffset');
+        const last = batch.messages.at(-1);
+        p.next = (last !== undefined && o === Number(last.offset) ? lastOffset : o) + 1;
+      },
+      heartbeat: () => this.#handlerHeartbeat(),
+      pause,
+      commitOffsetsIfNecessary: async (offsets) => {
+        if (offsets !== undefined) {
+          const error = await this.commit(offsets.topics);
+          if (error !== 'NONE') throw new OnelogError(error, `Commit refused: ${error}.`);
+        } else if (this.#commitDue()) await this.#commitUncommitted();
+      },
+      uncommittedOffsets: () => this.uncommittedOffsets(),
+      isRunning: () => this.#running && !this.#mustYield(),
+      isStale: () => this.#stale(p),
+    };
     try {
-      await this.#inHandler.run(this, call);
+      await this.#inHandler.run(this, eachBatch, payload);
       return true;
     } catch (err) {
-      if (!this.#running) return null;
-      if (err instanceof OnelogError && err.code === 'REBALANCE_IN_PROGRESS' && this.#mustYield()) return null;
-      if (this.#run.autoCommit) await this.#commitUncommitted();
-      return { cause: err };
+      return this.#handlerFailure(err);
     }
+  }
+
+  /** A handler's exception: null when it ended by a rebalance or a stop (the message stays unresolved), else its own failure. */
+  #handlerFailure(err: unknown): HandlerFailure | null {
+    if (!this.#running) return null;
+    if (err instanceof OnelogError && err.code === 'REBALANCE_IN_PROGRESS' && this.#mustYield()) return null;
+    return { cause: err };
   }
 }
 

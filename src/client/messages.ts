@@ -61,14 +61,14 @@ function toMessageHeaders(headers: readonly RecordHeader[]): KafkaMessageHeaders
   return out;
 }
 
-/** A record as a KafkaMessage, its timestamp already as decimal text. */
-function kafkaMessage(record: DecodedRecord, timestamp: string): KafkaMessage {
+/** A record as a KafkaMessage, its offset and timestamp already as decimal text. */
+function kafkaMessage(record: DecodedRecord, offset: string, timestamp: string): KafkaMessage {
   return {
     key: record.key,
     value: record.value,
     timestamp,
     attributes: record.attributes,
-    offset: String(record.offset),
+    offset,
     headers: record.headers.length === 0 ? {} : toMessageHeaders(record.headers),
   };
 }
@@ -80,7 +80,35 @@ function kafkaMessage(record: DecodedRecord, timestamp: string): KafkaMessage {
  * values: see KafkaMessageHeaders).
  */
 export function toKafkaMessage(record: DecodedRecord, batchHeader: Pick<BatchHeader, 'timestampType' | 'maxTimestamp'>): KafkaMessage {
-  return kafkaMessage(record, String(batchHeader.timestampType === 'log-append' ? batchHeader.maxTimestamp : record.timestamp));
+  return kafkaMessage(record, String(record.offset), String(batchHeader.timestampType === 'log-append' ? batchHeader.maxTimestamp : record.timestamp));
+}
+
+/** '000' to '999'. */
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
+/**
+ * Decimal text of integers that come in runs of nearby values, as a read's offsets and timestamps do: the
+ * digits above the last three are converted once per run and the last three looked up, a fraction of the
+ * cost of String(n) for numbers past the small-integer range (timestamps); a repeated value gets the same
+ * string.
+ */
+class DecimalText {
+  #last = NaN;
+  #lastText = '';
+  #high = NaN;
+  #highText = '';
+
+  of(n: number): string {
+    if (n === this.#last) return this.#lastText;
+    this.#last = n;
+    if (n < 1000) return (this.#lastText = String(n));
+    const high = Math.floor(n / 1000);
+    if (high !== this.#high) {
+      this.#high = high;
+      this.#highText = String(high);
+    }
+    return (this.#lastText = this.#highText + THREE_DIGITS[n - high * 1000]!);
+  }
 }
 
 /** What a consumer hands out of one read: the messages, in order, and the offset of each as a number. */
@@ -91,26 +119,20 @@ export interface DecodedMessages {
 
 /**
  * The KafkaMessages (as toKafkaMessage makes them) of every record at or after offset `from` in `records`,
- * whole batches as Engine.read returns them; control batches are skipped. Records of one batch that share
- * a timestamp (a send without explicit timestamps) share its decimal text.
+ * whole batches as Engine.read returns them; control batches are skipped.
  */
 export function toKafkaMessages(records: Buffer, from: number): DecodedMessages {
   const messages: KafkaMessage[] = [];
   const offsets: number[] = [];
+  const offsetText = new DecimalText();
+  const timestampText = new DecimalText();
   for (let pos = 0; pos < records.length; pos += batchTotalSize(records, pos)) {
     const header = readBatchHeader(records, pos);
     if (header.isControl) continue;
     const logAppendTime = header.timestampType === 'log-append';
-    let timestamp = -1;
-    let timestampText = '';
     for (const record of decodeRecords(records, pos)) {
       if (record.offset < from) continue;
-      const ts = logAppendTime ? header.maxTimestamp : record.timestamp;
-      if (ts !== timestamp) {
-        timestamp = ts;
-        timestampText = String(ts);
-      }
-      messages.push(kafkaMessage(record, timestampText));
+      messages.push(kafkaMessage(record, offsetText.of(record.offset), timestampText.of(logAppendTime ? header.maxTimestamp : record.timestamp)));
       offsets.push(record.offset);
     }
   }

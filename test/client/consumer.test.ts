@@ -1,4 +1,5 @@
-// The embedded consumer's kafkajs behaviour on a real file: subscriptions (names, RegExp, auto-creation),
+// The embedded consumer's kafkajs behaviour on a real file: message shape (offsets and timestamps as exact
+// decimal strings), subscriptions (names, RegExp, auto-creation),
 // fromBeginning, seek, pause/resume, eachBatch (manual resolve, uncommitted offsets), the async iterator
 // and its commit semantics, auto-commit by batch, interval and threshold, offset resets with their event,
 // handler retries and crashes, stop from inside a handler, instrumentation events, concurrent partitions,
@@ -99,6 +100,28 @@ test('messages carry key, value, headers, timestamp and offset as kafkajs presen
   });
   await waitUntil('the message', () => seen !== null);
   assert.deepEqual(seen, { topic: 'shape', partition: 0, key: 'k', value: 'v', timestamp: '1234', offset: '0', headers: { a: [Buffer.from('1'), Buffer.from('2')] } });
+});
+
+test('offsets and timestamps are exact decimal strings across digit boundaries, in order', async (t) => {
+  const f = await fixture(t);
+  await f.engine.createTopic('digits', { partitions: 1 });
+  const timestamps = [0, 7, 999, 1000, 1001, 99_999, 100_000, 1_699_999_999_999, 1_700_000_000_000, 1_700_000_000_000, 253_402_300_799_999];
+  const count = 2100;
+  await f.engine.append('digits', 0, Array.from({ length: count }, (_, i) => ({ key: null, value: Buffer.from(`v${i}`), timestamp: timestamps[i % timestamps.length]! })));
+  const c = f.consumer();
+  await c.subscribe({ topics: ['digits'], fromBeginning: true });
+  const seen: { offset: string; timestamp: string }[] = [];
+  await c.run({
+    eachMessage: ({ message }) => {
+      seen.push({ offset: message.offset, timestamp: message.timestamp });
+      return Promise.resolve();
+    },
+  });
+  await waitUntil('every message', () => seen.length === count);
+  assert.deepEqual(
+    seen,
+    Array.from({ length: count }, (_, i) => ({ offset: String(i), timestamp: String(timestamps[i % timestamps.length]) })),
+  );
 });
 
 test('control batches (transaction markers) are skipped: nothing handed out, the position moves past them', async (t) => {
