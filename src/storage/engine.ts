@@ -259,6 +259,7 @@ export class Engine {
   #syncInFlight = false;
   #syncJustCompleted = false;
   #arrivedDuringSync = false;
+  #releaseScheduled = false;
   #backgroundSync = false;
   #syncTimer: NodeJS.Timeout | null = null;
   #lastSyncStart = 0;
@@ -987,14 +988,32 @@ export class Engine {
     this.#publish(batch);
   }
 
-  /** Nothing queued or pending: release the lock unless more work is already waiting. */
+  /**
+   * Nothing pending. With work queued, go on (letting a waiting process in first). Otherwise keep the lock
+   * until the current callbacks have run: the producer whose append just completed usually sends its next
+   * one at once, and keeping the lock spares it a release, a re-acquisition and a catch-up.
+   */
   #afterCommit(): void {
     if (this.#queue.length > 0) {
       if (this.#lock.othersWaiting()) this.#releaseLock();
       this.#schedulePump();
       return;
     }
-    this.#releaseLock();
+    if (this.#releaseScheduled) return;
+    this.#releaseScheduled = true;
+    setImmediate(() => {
+      this.#releaseScheduled = false;
+      try {
+        const idle = !this.#syncInFlight && this.#syncTimer === null && this.#pending.length === 0;
+        if (!this.#lock.held || !idle || this.#failure !== null) return;
+        if (this.#queue.length === 0 || this.#lock.othersWaiting()) {
+          this.#releaseLock();
+          if (this.#queue.length > 0) this.#schedulePump();
+        }
+      } catch (err) {
+        this.#fail(err);
+      }
+    });
   }
 
   /** Executes a request taken off the queue; if that fails the database, the request fails with it. */
@@ -1649,6 +1668,7 @@ export class Engine {
       this.#waiters.forEach((w) => w());
       this.#updatePolling();
       try {
+        if (this.#failure === null) this.#releaseLock();
         this.#lock.release();
         this.#file.close();
       } catch (err) {
