@@ -8,7 +8,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { open } from '../src/client/database.ts';
 import type { Message } from '../src/client/types.ts';
-import { measure, ReadTally, withTempDir, type BenchRecord, type RssTracker, type Sample } from './measure.ts';
+import { measure, ReadTally, recordCount, recordsAt, withTempDir, type RssTracker, type Sample } from './measure.ts';
 
 export const API_TOPIC = 'bench-api';
 const GROUP_ID = 'bench-api-readers';
@@ -35,24 +35,19 @@ export interface LatencyResult {
 }
 
 /**
- * The records as kafkajs messages in sends of `batchSize`, made before any clock starts: send b carries an
- * explicit partition b mod `partitions` (as the raw bench spreads batches) and timestamps as strings.
+ * Records `start` … `start + count - 1` of the payload as kafkajs messages for send b, made as they are sent
+ * (like the raw engine's batches): an explicit partition b mod `partitions`, timestamps as strings.
  */
-export function messageBatches(records: readonly BenchRecord[], batchSize: number, partitions: number): Message[][] {
-  const batches: Message[][] = [];
-  for (let start = 0, b = 0; start < records.length; start += batchSize, b++) {
-    const partition = b % partitions;
-    batches.push(records.slice(start, start + batchSize).map((r) => ({ key: r.key, value: r.value, timestamp: String(r.timestamp), partition })));
-  }
-  return batches;
+function messagesAt(payload: Buffer, start: number, count: number, partition: number): Message[] {
+  return recordsAt(payload, start, count).map((r) => ({ key: r.key, value: r.value, timestamp: String(r.timestamp), partition }));
 }
 
 /**
- * Sends every batch with one producer awaiting each send, into a fresh file under `shape`; then (when
+ * Sends the payload in sends of `shape.batchSize` with one producer awaiting each send, into a fresh file under `shape`; then (when
  * `expected` is given) reopens the file and reads the topic with a group consumer (eachMessage),
  * checking what it read against `expected`. Files are deleted afterwards.
  */
-export async function apiRun(batches: readonly (readonly Message[])[], shape: ApiShape, expected: ReadTally | undefined): Promise<ApiResult> {
+export async function apiRun(payload: Buffer, shape: ApiShape, expected: ReadTally | undefined): Promise<ApiResult> {
   return withTempDir(async (dir) => {
     const file = path.join(dir, 'bench-api.onelog');
     const db = await open(file, { sync: shape.sync });
@@ -62,8 +57,9 @@ export async function apiRun(batches: readonly (readonly Message[])[], shape: Ap
       const producer = db.producer();
       await producer.connect();
       produced = await measure(async (rss) => {
-        for (const messages of batches) {
-          await producer.send({ topic: API_TOPIC, messages: messages as Message[] });
+        const total = recordCount(payload);
+        for (let start = 0, b = 0; start < total; start += shape.batchSize, b++) {
+          await producer.send({ topic: API_TOPIC, messages: messagesAt(payload, start, Math.min(shape.batchSize, total - start), b % shape.partitions) });
           rss.sample();
         }
       });

@@ -175,12 +175,24 @@ export interface BenchRecord {
   readonly timestamp: number;
 }
 
-/** Every record of the payload, made once before any clock starts and shared by all systems. */
-export function recordsOf(payload: Buffer): BenchRecord[] {
-  const count = payload.length / RECORD_BYTES;
+/** Record `index` of the payload: key and value are views into it. */
+export function recordAt(payload: Buffer, index: number): BenchRecord {
+  return { key: keyOf(payload, index), value: valueOf(payload, index), timestamp: BASE_TIMESTAMP + index };
+}
+
+/**
+ * Records `start` … `start + count - 1` of the payload. Systems make their inputs with this inside the
+ * timed loop, as a producer would from its own data, so that no system runs with millions of prepared
+ * objects alive (which taxes the garbage collector of whichever system allocates most).
+ */
+export function recordsAt(payload: Buffer, start: number, count: number): BenchRecord[] {
   const records: BenchRecord[] = new Array<BenchRecord>(count);
-  for (let i = 0; i < count; i++) records[i] = { key: keyOf(payload, i), value: valueOf(payload, i), timestamp: BASE_TIMESTAMP + i };
+  for (let j = 0; j < count; j++) records[j] = recordAt(payload, start + j);
   return records;
+}
+
+export function recordCount(payload: Buffer): number {
+  return payload.length / RECORD_BYTES;
 }
 
 /**

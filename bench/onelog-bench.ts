@@ -4,8 +4,8 @@
 
 import path from 'node:path';
 import { Engine } from '../src/storage/engine.ts';
-import { batchTotalSize, decodeRecords, type RecordInput } from '../src/format/record-batch.ts';
-import { measure, ReadTally, withTempDir, type RssTracker, type Sample } from './measure.ts';
+import { batchTotalSize, decodeRecords } from '../src/format/record-batch.ts';
+import { measure, ReadTally, recordCount, recordsAt, withTempDir, type RssTracker, type Sample } from './measure.ts';
 
 export const TOPIC = 'bench';
 const READ_MAX_BYTES = 1 << 20;
@@ -25,32 +25,24 @@ export interface OnelogResult {
   readonly consume: Sample | undefined;
 }
 
-export function splitBatches(inputs: readonly RecordInput[], batchSize: number): RecordInput[][] {
-  const batches: RecordInput[][] = [];
-  for (let start = 0; start < inputs.length; start += batchSize) batches.push(inputs.slice(start, start + batchSize));
-  return batches;
-}
-
 /**
- * Sends `batches` with `producers` concurrent producers, each taking the next unsent batch and awaiting
- * its append before taking another; batch b goes to partition b mod `partitions`.
+ * Sends the payload in batches of `batchSize` with `producers` concurrent producers, each taking the next
+ * unsent batch (made from the payload as it is sent) and awaiting its append before taking another;
+ * batch b goes to partition b mod `partitions`.
  */
-async function produce(
-  engine: Engine,
-  batches: readonly (readonly RecordInput[])[],
-  producers: number,
-  partitions: number,
-  rss: RssTracker,
-): Promise<void> {
+async function produce(engine: Engine, payload: Buffer, shape: ProduceShape, rss: RssTracker): Promise<void> {
+  const total = recordCount(payload);
+  const batches = Math.ceil(total / shape.batchSize);
   let next = 0;
   const producer = async (): Promise<void> => {
-    while (next < batches.length) {
+    while (next < batches) {
       const b = next++;
-      await engine.append(TOPIC, b % partitions, batches[b]!);
+      const start = b * shape.batchSize;
+      await engine.append(TOPIC, b % shape.partitions, recordsAt(payload, start, Math.min(shape.batchSize, total - start)));
       rss.sample();
     }
   };
-  await Promise.all(Array.from({ length: producers }, producer));
+  await Promise.all(Array.from({ length: shape.producers }, producer));
 }
 
 /** Reads every partition of the topic from offset 0 to its high watermark, decoding every record. */
@@ -74,11 +66,11 @@ export function consume(engine: Engine, partitions: number, tally: ReadTally, rs
 }
 
 /**
- * Produces `batches` into a fresh file under `shape`, then (when `expected` is given) reopens the file
+ * Produces the payload into a fresh file under `shape`, then (when `expected` is given) reopens the file
  * and consumes the whole topic, checking it against `expected`. Files are deleted afterwards.
  */
 export async function onelogRun(
-  batches: readonly (readonly RecordInput[])[],
+  payload: Buffer,
   shape: ProduceShape,
   expected: ReadTally | undefined,
 ): Promise<OnelogResult> {
@@ -88,7 +80,7 @@ export async function onelogRun(
     let produced: Sample;
     try {
       await writer.createTopic(TOPIC, { partitions: shape.partitions });
-      produced = await measure((rss) => produce(writer, batches, shape.producers, shape.partitions, rss));
+      produced = await measure((rss) => produce(writer, payload, shape, rss));
     } finally {
       await writer.close();
     }

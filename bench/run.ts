@@ -7,10 +7,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Message } from '../src/client/types.ts';
-import type { RecordInput } from '../src/format/record-batch.ts';
-import { apiRun, fdatasyncLatency, messageBatches, sendLatency, type ApiShape, type LatencyResult } from './api-bench.ts';
-import { onelogRun, splitBatches, type ProduceShape } from './onelog-bench.ts';
+import { apiRun, fdatasyncLatency, sendLatency, type ApiShape, type LatencyResult } from './api-bench.ts';
+import { onelogRun, type ProduceShape } from './onelog-bench.ts';
 import { physicalWrite, type PhysicalMode } from './physical-bench.ts';
 import { sqliteRun, type SqliteSync } from './sqlite-bench.ts';
 import {
@@ -20,11 +18,9 @@ import {
   median,
   rates,
   RECORD_BYTES,
-  recordsOf,
   tallyOf,
   toMb,
   VALUE_BYTES,
-  type BenchRecord,
   type ReadTally,
   type ResultRow,
   type Sample,
@@ -133,27 +129,16 @@ function rateText(samples: readonly Sample[], records: number): string {
 /** Everything every system reads, generated once before any clock starts and shared by all of them. */
 interface Prepared {
   readonly payload: Buffer;
-  readonly records: readonly BenchRecord[];
   readonly expected: ReadTally;
-  readonly batchesBySize: ReadonlyMap<number, readonly (readonly RecordInput[])[]>;
-  /** The records as kafkajs messages in sends of 1000, per partition count (send b to partition b mod n). */
-  readonly messagesByPartitions: ReadonlyMap<number, readonly (readonly Message[])[]>;
 }
 
 function prepare(count: number): Prepared {
   const payload = makePayload(count);
-  const records = recordsOf(payload);
-  return {
-    payload,
-    records,
-    expected: tallyOf(payload),
-    batchesBySize: new Map([1000, 100].map((size) => [size, splitBatches(records, size)])),
-    messagesByPartitions: new Map(PARTITION_COUNTS.map((partitions) => [partitions, messageBatches(records, 1000, partitions)])),
-  };
+  return { payload, expected: tallyOf(payload) };
 }
 
 async function runOnelog(options: Options, prepared: Prepared): Promise<{ produce: ResultRow[]; consume: ResultRow[] }> {
-  const { expected, batchesBySize } = prepared;
+  const { expected, payload } = prepared;
   const produceRows: ResultRow[] = [];
   const consumeRows: ResultRow[] = [];
   for (const partitions of PARTITION_COUNTS) {
@@ -168,7 +153,7 @@ async function runOnelog(options: Options, prepared: Prepared): Promise<{ produc
       const produced: Sample[] = [];
       const consumed: Sample[] = [];
       for (let run = 1; run <= options.runs; run++) {
-        const result = await onelogRun(batchesBySize.get(shape.batchSize)!, shape, withConsume ? expected : undefined);
+        const result = await onelogRun(payload, shape, withConsume ? expected : undefined);
         produced.push(result.produce);
         if (result.consume !== undefined) consumed.push(result.consume);
         progress(`${describe(rowShape)} run ${run}/${options.runs}: ${rateText(produced, options.records)}`);
@@ -196,7 +181,7 @@ async function runApi(options: Options, prepared: Prepared): Promise<{ produce: 
       const produced: Sample[] = [];
       const consumed: Sample[] = [];
       for (let run = 1; run <= options.runs; run++) {
-        const result = await apiRun(prepared.messagesByPartitions.get(partitions)!, shape, withConsume ? prepared.expected : undefined);
+        const result = await apiRun(prepared.payload, shape, withConsume ? prepared.expected : undefined);
         produced.push(result.produce);
         if (result.consume !== undefined) consumed.push(result.consume);
         progress(`${describe(rowShape)} run ${run}/${options.runs}: ${rateText(produced, options.records)}`);
@@ -246,7 +231,7 @@ async function runPhysical(options: Options, { payload }: Prepared): Promise<Res
   return rows;
 }
 
-async function runSqlite(options: Options, { records, expected }: Prepared): Promise<{ produce: ResultRow[]; consume: ResultRow[] }> {
+async function runSqlite(options: Options, { payload, expected }: Prepared): Promise<{ produce: ResultRow[]; consume: ResultRow[] }> {
   const produceRows: ResultRow[] = [];
   const consumeRows: ResultRow[] = [];
   for (const sync of ['FULL', 'OFF'] satisfies SqliteSync[]) {
@@ -255,7 +240,7 @@ async function runSqlite(options: Options, { records, expected }: Prepared): Pro
     const written: Sample[] = [];
     const read: Sample[] = [];
     for (let run = 1; run <= options.runs; run++) {
-      const result = await sqliteRun(records, sync, withRead ? expected : undefined);
+      const result = await sqliteRun(payload, sync, withRead ? expected : undefined);
       written.push(result.write);
       if (result.read !== undefined) read.push(result.read);
       progress(`${describe(shape)} run ${run}/${options.runs}: ${rateText(written, options.records)}`);
@@ -437,7 +422,7 @@ function formatTable(rows: readonly TableRow[], options: Options, baselineRssMb:
     `  sync none (reopened), touching key and value. vs engine: msgs/s over the raw engine's same shape (target >= ${API_THROUGHPUT_TARGET.toFixed(2)}x:`,
     `  ${api.length === 0 ? 'not run' : apiWorst >= API_THROUGHPUT_TARGET ? 'met' : 'NOT met'}; lowest ${ratio(Number.isFinite(apiWorst) ? apiWorst : undefined)}).`,
     `rss MB: peak RSS of the bench process sampled during the measurement (highest over runs). Before any measurement it held`,
-    `  ${integer(baselineRssMb)} MB (the pre-generated payload and prepared inputs); its maxRSS after the onelog runs: ${integer(onelogMaxRss)} MB.`,
+    `  ${integer(baselineRssMb)} MB (the pre-generated payload); its maxRSS after the onelog runs: ${integer(onelogMaxRss)} MB.`,
   ];
   if (large.length > 0) {
     const met = largePeak < RSS_TARGET_MB ? 'met' : 'NOT met';

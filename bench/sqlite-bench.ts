@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { measure, ReadTally, withTempDir, type BenchRecord, type Sample } from './measure.ts';
+import { measure, ReadTally, recordCount, recordsAt, withTempDir, type Sample } from './measure.ts';
 
 const ROWS_PER_TRANSACTION = 1000;
 
@@ -27,7 +27,7 @@ function openDatabase(file: string, sync: SqliteSync): DatabaseSync {
  * Inserts every record into a fresh database, then (when `expected` is given) reopens it and reads all
  * rows back, checking them against `expected`. Files are deleted afterwards.
  */
-export async function sqliteRun(records: readonly BenchRecord[], sync: SqliteSync, expected: ReadTally | undefined): Promise<SqliteResult> {
+export async function sqliteRun(payload: Buffer, sync: SqliteSync, expected: ReadTally | undefined): Promise<SqliteResult> {
   return withTempDir(async (dir) => {
     const file = path.join(dir, 'bench.sqlite');
     const writer = openDatabase(file, sync);
@@ -36,11 +36,10 @@ export async function sqliteRun(records: readonly BenchRecord[], sync: SqliteSyn
       writer.exec('CREATE TABLE t (k BLOB, v BLOB)');
       const insert = writer.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
       write = await measure((rss) => {
-        for (let start = 0; start < records.length; start += ROWS_PER_TRANSACTION) {
-          const end = Math.min(start + ROWS_PER_TRANSACTION, records.length);
+        const total = recordCount(payload);
+        for (let start = 0; start < total; start += ROWS_PER_TRANSACTION) {
           writer.exec('BEGIN');
-          for (let i = start; i < end; i++) {
-            const record = records[i]!;
+          for (const record of recordsAt(payload, start, Math.min(ROWS_PER_TRANSACTION, total - start))) {
             insert.run(record.key, record.value);
           }
           writer.exec('COMMIT');
