@@ -11,7 +11,8 @@ import type { Admin } from '../../src/client/admin.ts';
 import { open, type Database } from '../../src/client/database.ts';
 import { GroupCoordinator } from '../../src/client/group-coordinator.ts';
 import { ConfigResourceTypes, ConfigSource } from '../../src/client/types.ts';
-import { OnelogError, type OnelogErrorCode } from '../../src/errors.ts';
+import { OnelogError } from '../../src/errors.ts';
+import { rejectsWith } from '../helpers/rejects-with.ts';
 
 function tempFile(): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'onelog-admin-')), 'db.onelog');
@@ -27,17 +28,6 @@ async function withAdmin(work: (admin: Admin, db: Database) => Promise<void>, op
   } finally {
     await db.close();
   }
-}
-
-async function rejectsWith(p: Promise<unknown>, code: OnelogErrorCode): Promise<OnelogError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof OnelogError, `expected OnelogError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected OnelogError ${code}`);
 }
 
 test('createTopics: true when created, false when all already existed, validateOnly creates nothing', async () => {

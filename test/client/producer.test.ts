@@ -12,9 +12,10 @@ import { toKafkaMessage } from '../../src/client/messages.ts';
 import { partitionForKey } from '../../src/client/partitioner.ts';
 import { Producer } from '../../src/client/producer.ts';
 import { CompressionTypes, type KafkaMessage } from '../../src/client/types.ts';
-import { OnelogError, type OnelogErrorCode } from '../../src/errors.ts';
+import { OnelogError } from '../../src/errors.ts';
 import { batchTotalSize, decodeRecords, encodeBatch, readBatchHeader, type BatchHeader } from '../../src/format/record-batch.ts';
 import type { Engine } from '../../src/storage/engine.ts';
+import { rejectsWith } from '../helpers/rejects-with.ts';
 
 function tempFile(): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'onelog-producer-')), 'db.onelog');
@@ -27,17 +28,6 @@ async function withDb(work: (db: Database) => Promise<void>, options: Parameters
   } finally {
     await db.close();
   }
-}
-
-async function rejectsWith(p: Promise<unknown>, code: OnelogErrorCode): Promise<OnelogError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof OnelogError, `expected OnelogError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected OnelogError ${code}`);
 }
 
 interface StoredBatch {

@@ -8,25 +8,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Engine } from '../../src/storage/engine.ts';
-import { OnelogError, type OnelogErrorCode } from '../../src/errors.ts';
+import { OnelogError } from '../../src/errors.ts';
 import { batchTotalSize, decodeRecords, encodeBatch, readBatchHeader, type DecodedRecord, type RecordInput } from '../../src/format/record-batch.ts';
 import { FORMAT_VERSION, VERSION_OFFSET, HEADER_CRC_OFFSET } from '../../src/format/file-layout.ts';
 import { crc32c } from '../../src/format/crc32c.ts';
+import { rejectsWith } from '../helpers/rejects-with.ts';
 
 function tempFile(name = 'db.onelog'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onelog-engine-'));
   return path.join(dir, name);
-}
-
-async function rejectsWith(p: Promise<unknown> | (() => unknown), code: OnelogErrorCode): Promise<OnelogError> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (err) {
-    assert.ok(err instanceof OnelogError, `expected OnelogError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected OnelogError ${code}`);
 }
 
 function records(n: number, prefix: string, timestamp = 1_700_000_000_000): RecordInput[] {
