@@ -19,7 +19,7 @@ export interface ConsumerConfig {
   metadataMaxAge?: number;
   /** Byte budget of one partition's fetch (default 1 MiB; at least one whole batch is always returned). */
   maxBytesPerPartition?: number;
-  /** Accepted for kafkajs compatibility: a fetch returns as soon as any byte is there. */
+  /** Accepted for kafkajs compatibility: a fetch returns as soon as one byte is there. */
   minBytes?: number;
   /** Byte budget of one fetch over all partitions (default 10 MiB). */
   maxBytes?: number;
