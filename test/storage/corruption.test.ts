@@ -28,6 +28,7 @@ import { decodeMetadata } from '../../src/format/metadata.ts';
 import { batchTotalSize, decodeRecords, readBatchHeader, type RecordInput } from '../../src/format/record-batch.ts';
 import { Engine } from '../../src/storage/engine.ts';
 import { Prng } from './helpers/sim-file-system.ts';
+import { watchWorker, type WorkerMessage } from './helpers/watched-worker.ts';
 
 const ITERATIONS = 300;
 const EXTENT_SIZE = 64 * 1024;
@@ -51,10 +52,6 @@ interface Job {
   readonly batches: Readonly<Record<string, string>>;
 }
 
-type Message =
-  | { readonly kind: 'start'; readonly iteration: number; readonly damage: string }
-  | { readonly kind: 'done'; readonly iteration: number; readonly outcome: string; readonly violation: string | null }
-  | { readonly kind: 'finished' };
 
 /** Bytes from the magic byte on: what the batch CRC protects, plus magic and CRC themselves. */
 function contentHash(batch: Buffer): string {
@@ -184,12 +181,12 @@ async function runWorker(job: Job): Promise<void> {
     const { bytes, description, expect } = damage(rng, image, job.areas);
     const file = path.join(job.dir, `copy-${String(iteration)}.onelog`);
     fs.writeFileSync(file, bytes);
-    port.postMessage({ kind: 'start', iteration, damage: description } satisfies Message);
+    port.postMessage({ kind: 'start', label: `copy ${String(iteration)} (${description})` } satisfies WorkerMessage);
     const { outcome, violation } = await examine(file, job.batches, expect);
     fs.rmSync(file);
-    port.postMessage({ kind: 'done', iteration, outcome, violation } satisfies Message);
+    port.postMessage({ kind: 'done', outcome, violation } satisfies WorkerMessage);
   }
-  port.postMessage({ kind: 'finished' } satisfies Message);
+  port.postMessage({ kind: 'finished' } satisfies WorkerMessage);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -277,31 +274,7 @@ if (isMainThread) {
     const batches = await catalogue(template);
     const job: Job = { template, dir, seed: 7, iterations: ITERATIONS, areas: mapAreas(fs.readFileSync(template)), batches };
     const worker = new Worker(new URL(import.meta.url), { workerData: job });
-    const violations: string[] = [];
-    const outcomes = new Map<string, number>();
-    await new Promise<void>((resolve, reject) => {
-      let current = '';
-      let watchdog: NodeJS.Timeout | null = null;
-      worker.on('message', (m: Message) => {
-        if (m.kind === 'start') {
-          current = `copy ${String(m.iteration)} (${m.damage})`;
-          watchdog = setTimeout(() => {
-            void worker.terminate();
-            reject(new Error(`${current}: opening and reading it did not finish within ${String(WATCHDOG_MS)} ms (a hang)`));
-          }, WATCHDOG_MS);
-        } else if (m.kind === 'done') {
-          if (watchdog !== null) clearTimeout(watchdog);
-          outcomes.set(m.outcome, (outcomes.get(m.outcome) ?? 0) + 1);
-          if (m.violation !== null) violations.push(`${current}: ${m.violation}`);
-        } else {
-          void worker.terminate().then(() => resolve());
-        }
-      });
-      worker.on('error', (err) => {
-        if (watchdog !== null) clearTimeout(watchdog);
-        reject(new Error(`${current}: the worker died: ${describe(err)}`, { cause: err }));
-      });
-    });
+    const { violations, outcomes } = await watchWorker(worker, WATCHDOG_MS);
     for (const [outcome, count] of [...outcomes].sort((a, b) => b[1] - a[1])) t.diagnostic(`${String(count)} × ${outcome}`);
     assert.deepEqual(violations, [], `${String(violations.length)} damaged copies broke the contract:\n${violations.join('\n')}`);
   });

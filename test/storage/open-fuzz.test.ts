@@ -34,6 +34,7 @@ import {
 import { batchTotalSize, decodeRecords } from '../../src/format/record-batch.ts';
 import { Engine } from '../../src/storage/engine.ts';
 import { Prng } from './helpers/sim-file-system.ts';
+import { watchWorker, type WorkerMessage } from './helpers/watched-worker.ts';
 
 const EXTENT_SIZE = 64 * 1024;
 const WATCHDOG_MS = 20_000;
@@ -47,10 +48,6 @@ interface Job {
   readonly seed: number;
 }
 
-type Message =
-  | { readonly kind: 'start'; readonly file: string }
-  | { readonly kind: 'done'; readonly outcome: string; readonly violation: string | null }
-  | { readonly kind: 'finished' };
 
 // ---------------------------------------------------------------------------------------------------
 // Worker: makes the files and runs them.
@@ -237,7 +234,7 @@ async function runWorker(job: Job): Promise<void> {
       const { bytes, description } = makeFile(kind, rng, template);
       const file = path.join(job.dir, `${kind}-${String(i)}.onelog`);
       fs.writeFileSync(file, bytes);
-      port.postMessage({ kind: 'start', file: `${kind} #${String(i)} (${description})` } satisfies Message);
+      port.postMessage({ kind: 'start', label: `${kind} #${String(i)} (${description})` } satisfies WorkerMessage);
       let outcome: string;
       let violation: string | null = null;
       try {
@@ -249,10 +246,10 @@ async function runWorker(job: Job): Promise<void> {
         if (!(real instanceof OnelogError)) violation = `${describe(err)}${real instanceof Error && real.stack !== undefined ? `\n${real.stack.split('\n').slice(1, 4).join('\n')}` : ''}`;
       }
       fs.rmSync(file);
-      port.postMessage({ kind: 'done', outcome: `${kind}: ${outcome}`, violation } satisfies Message);
+      port.postMessage({ kind: 'done', outcome: `${kind}: ${outcome}`, violation } satisfies WorkerMessage);
     }
   }
-  port.postMessage({ kind: 'finished' } satisfies Message);
+  port.postMessage({ kind: 'finished' } satisfies WorkerMessage);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -280,31 +277,7 @@ if (isMainThread) {
     const template = path.join(dir, 'template.onelog');
     await buildTemplate(template);
     const worker = new Worker(new URL(import.meta.url), { workerData: { template, dir, seed: 11 } satisfies Job });
-    const violations: string[] = [];
-    const outcomes = new Map<string, number>();
-    await new Promise<void>((resolve, reject) => {
-      let current = '';
-      let watchdog: NodeJS.Timeout | null = null;
-      worker.on('message', (m: Message) => {
-        if (m.kind === 'start') {
-          current = m.file;
-          watchdog = setTimeout(() => {
-            void worker.terminate();
-            reject(new Error(`${current}: did not finish within ${String(WATCHDOG_MS)} ms (a hang)`));
-          }, WATCHDOG_MS);
-        } else if (m.kind === 'done') {
-          if (watchdog !== null) clearTimeout(watchdog);
-          outcomes.set(m.outcome, (outcomes.get(m.outcome) ?? 0) + 1);
-          if (m.violation !== null) violations.push(`${current}: ${m.violation}`);
-        } else {
-          void worker.terminate().then(() => resolve());
-        }
-      });
-      worker.on('error', (err) => {
-        if (watchdog !== null) clearTimeout(watchdog);
-        reject(new Error(`${current}: the worker died: ${describe(err)}`, { cause: err }));
-      });
-    });
+    const { violations, outcomes } = await watchWorker(worker, WATCHDOG_MS);
     for (const [outcome, count] of [...outcomes].sort((a, b) => b[1] - a[1])) t.diagnostic(`${String(count)} × ${outcome}`);
     assert.deepEqual(violations, [], `${String(violations.length)} files made the engine throw something other than OnelogError:\n${violations.join('\n')}`);
   });
