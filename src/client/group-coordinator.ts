@@ -20,6 +20,7 @@ import {
   housekeep,
   join,
   joinResponse,
+  type JoinResponse,
   leave,
   memberStatus,
   needsHousekeeping,
@@ -67,17 +68,9 @@ export interface JoinGroupMember {
   readonly metadata: Buffer;
 }
 
+/** The stored join response with protocol metadata as bytes; `members` only for the leader (others: empty). */
 export type JoinGroupResult =
-  | {
-      readonly error: 'NONE';
-      readonly generationId: number;
-      readonly protocolType: string;
-      readonly protocolName: string;
-      readonly leader: string;
-      readonly memberId: string;
-      /** Every member of the generation with its metadata, for the leader only (others: empty). */
-      readonly members: readonly JoinGroupMember[];
-    }
+  | (Omit<JoinResponse, 'members'> & { readonly members: readonly JoinGroupMember[] })
   | { readonly error: 'UNKNOWN_MEMBER_ID' | 'INCONSISTENT_GROUP_PROTOCOL'; readonly memberId: string };
 
 export interface SyncGroupRequest {
