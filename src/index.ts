@@ -1,5 +1,5 @@
 // Public entry point of the onelog package: re-exports the storage engine, the record format, errors and the
-// embedded kafkajs-shaped client API (open, producer, consumer, admin). It holds no logic of its own.
+// embedded kafkajs-shaped client API (open, producer, consumer, admin) and serve(). It holds no logic of its own.
 
 export { Engine } from './storage/engine.ts';
 export type {
@@ -34,3 +34,7 @@ export { DefaultPartitioner, Partitioners, murmur2, partitionForKey } from './cl
 export { toKafkaMessage } from './client/messages.ts';
 export { CompressionTypes, ConfigResourceTypes, ConfigSource } from './client/types.ts';
 export type * from './client/types.ts';
+
+// The Kafka wire protocol over one file.
+export { serve } from './server/server.ts';
+export type { Server, ServeOptions } from './server/server.ts';

@@ -6,7 +6,7 @@
 
 import { OnelogError } from '../errors.ts';
 import type { Engine, TopicInfo } from '../storage/engine.ts';
-import { TOPIC_CONFIG_DEFAULTS, validatePartitionCount, validateTopicConfigs, validateTopicName } from '../storage/topic-rules.ts';
+import { describeTopicConfigs, replacingTopicConfigs } from '../storage/topic-rules.ts';
 import { ERROR_CODES } from '../protocol/error-codes.ts';
 import { GroupCoordinator } from './group-coordinator.ts';
 import { partitionMetadataOf } from './partitioner.ts';
@@ -138,10 +138,7 @@ export class Admin {
     const results = await Promise.allSettled(
       plans.map(async ({ topic, configs, partitions }) => {
         if (options.validateOnly === true) {
-          validateTopicName(topic);
-          validatePartitionCount(topic, partitions);
-          validateTopicConfigs(topic, configs);
-          if (this.#engine.describeTopic(topic) !== undefined) throw new OnelogError('TOPIC_EXISTS', `Topic ${topic} already exists.`, { topic });
+          this.#engine.checkCreateTopic(topic, { partitions, configs });
           return;
         }
         await this.#retrying(() => this.#engine.createTopic(topic, { partitions, configs }));
@@ -171,13 +168,8 @@ export class Admin {
     }
     const results = await Promise.allSettled(
       entries.map(async ({ topic, count }) => {
-        if (options.validateOnly !== true) {
-          await this.#retrying(() => this.#engine.createPartitions(topic, count));
-          return;
-        }
-        validatePartitionCount(topic, count);
-        const info = this.#describe(topic);
-        if (count <= info.partitions) throw new OnelogError('INVALID_PARTITIONS', `Topic ${topic} has ${info.partitions} partitions; the new count must be larger (got ${count}).`, { topic });
+        if (options.validateOnly === true) this.#engine.checkCreatePartitions(topic, count);
+        else await this.#retrying(() => this.#engine.createPartitions(topic, count));
       }),
     );
     throwFirstFailure(results);
@@ -327,17 +319,13 @@ export class Admin {
     return promised(() => {
       const resources = requireArray(options.resources, 'resources array').map((resource) => {
         const name = this.#topicResource(resource.type, resource.name);
-        const configs = this.#describe(name).configs;
-        const keys = new Set([...Object.keys(TOPIC_CONFIG_DEFAULTS), ...Object.keys(configs)]);
-        const wanted = resource.configNames !== undefined && resource.configNames.length > 0 ? resource.configNames.filter((k) => keys.has(k)) : [...keys].sort();
-        const configEntries = wanted.map((configName): ConfigEntries => {
-          const set = configs[configName];
-          const value = set ?? TOPIC_CONFIG_DEFAULTS[configName] ?? '';
-          const configSource = set === undefined ? ConfigSource.DEFAULT_CONFIG : ConfigSource.TOPIC_CONFIG;
+        const names = resource.configNames !== undefined && resource.configNames.length > 0 ? resource.configNames : null;
+        const configEntries = describeTopicConfigs(this.#describe(name).configs, names).map(({ name: configName, value, isSet }): ConfigEntries => {
+          const configSource = isSet ? ConfigSource.TOPIC_CONFIG : ConfigSource.DEFAULT_CONFIG;
           return {
             configName,
             configValue: value,
-            isDefault: set === undefined,
+            isDefault: !isSet,
             configSource,
             isSensitive: false,
             readOnly: false,
@@ -352,15 +340,14 @@ export class Admin {
 
   /**
    * Replaces topics' configs, as Kafka's AlterConfigs does: the configs named are set, every other config
-   * of the topic returns to its default. validateOnly checks without changing anything.
+   * of the topic returns to its default. Every resource is checked before any changes; validateOnly
+   * checks without changing anything.
    */
   async alterConfigs(options: { resources: IResourceConfig[]; validateOnly?: boolean }): Promise<AlterConfigsResponse> {
     const plans = requireArray(options.resources, 'resources array').map((resource) => {
       const name = this.#topicResource(resource.type, resource.name);
-      const wanted = configsOf(name, resource.configEntries);
-      validateTopicConfigs(name, wanted);
-      const change: Record<string, string | null> = { ...wanted };
-      for (const key of Object.keys(this.#describe(name).configs)) if (!(key in wanted)) change[key] = null;
+      const change = replacingTopicConfigs(this.#describe(name).configs, configsOf(name, resource.configEntries));
+      this.#engine.checkAlterTopicConfigs(name, change);
       return { name, change };
     });
     if (options.validateOnly !== true) for (const { name, change } of plans) await this.#retrying(() => this.#engine.alterTopicConfigs(name, change));

@@ -37,6 +37,11 @@ export class Database {
     this.#numPartitions = checkNumPartitions(options.numPartitions);
   }
 
+  /** Partitions of a topic created without a count (the broker's num.partitions in Kafka). */
+  get numPartitions(): number {
+    return this.#numPartitions;
+  }
+
   /** A kafkajs-shaped producer writing to this file; Database.close() disconnects it. */
   producer(config: ProducerConfig = {}): Producer {
     this.#checkOpen();

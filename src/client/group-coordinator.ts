@@ -5,12 +5,15 @@
 // writer lock, and calls that wait (a join for its round, a sync for the leader) poll the document and
 // apply what time decides (expired sessions, deadlines) themselves, so no process has to stay up for a
 // group to make progress. It is shaped for any client: the embedded Consumer is one, the Kafka wire server
-// will be another; protocol metadata and assignments pass through as opaque bytes. It never fetches
-// records and never computes assignments (the leader member does, client-side, as in Kafka).
+// is another (JoinGroup v4+'s MEMBER_ID_REQUIRED round trip, static members fenced by instance id); protocol
+// metadata and assignments pass through as opaque bytes, read only to learn which topics a consumer group
+// subscribes to when an OffsetDelete must spare them. It never fetches records and never computes
+// assignments (the leader member does, client-side, as in Kafka).
 
 import { randomUUID } from 'node:crypto';
 import { OnelogError } from '../errors.ts';
 import type { Engine, GroupOffset, GroupOffsetCommit } from '../storage/engine.ts';
+import { decodeSubscription } from './assignors.ts';
 import {
   commitCheck,
   emptyGroup,
@@ -29,11 +32,12 @@ import {
   syncResponse,
   type GroupDocument,
   type GroupStateName,
+  type InstanceErrorName,
   type MemberErrorName,
   type SyncStep,
 } from './group-state.ts';
 
-export type { GroupErrorName, GroupStateName, MemberErrorName } from './group-state.ts';
+export type { GroupErrorName, GroupStateName, InstanceErrorName, MemberErrorName } from './group-state.ts';
 
 export interface GroupCoordinatorOptions {
   /** Time source for sessions and deadlines (ms); default Date.now. Every process must agree on it. */
@@ -60,6 +64,11 @@ export interface JoinGroupRequest {
   readonly protocols: readonly ProtocolMetadata[];
   readonly sessionTimeoutMs: number;
   readonly rebalanceTimeoutMs: number;
+  /**
+   * A new member without a groupInstanceId first gets its id with error MEMBER_ID_REQUIRED and joins again
+   * with it (Kafka's JoinGroup v4+); default false: it is added at once.
+   */
+  readonly requireKnownMemberId?: boolean;
 }
 
 export interface JoinGroupMember {
@@ -71,19 +80,25 @@ export interface JoinGroupMember {
 /** The stored join response with protocol metadata as bytes; `members` only for the leader (others: empty). */
 export type JoinGroupResult =
   | (Omit<JoinResponse, 'members'> & { readonly members: readonly JoinGroupMember[] })
-  | { readonly error: 'UNKNOWN_MEMBER_ID' | 'INCONSISTENT_GROUP_PROTOCOL'; readonly memberId: string };
+  | { readonly error: 'UNKNOWN_MEMBER_ID' | 'INCONSISTENT_GROUP_PROTOCOL' | 'FENCED_INSTANCE_ID'; readonly memberId: string }
+  /** `memberId` is the id to join with next. */
+  | { readonly error: 'MEMBER_ID_REQUIRED'; readonly memberId: string };
 
 export interface SyncGroupRequest {
   readonly groupId: string;
   readonly generationId: number;
   readonly memberId: string;
+  readonly groupInstanceId?: string | null;
+  /** When given (SyncGroup v5+), must be the group's: INCONSISTENT_GROUP_PROTOCOL otherwise. */
+  readonly protocolType?: string | null;
+  readonly protocolName?: string | null;
   /** The leader's assignment for every member; empty from the other members. */
-  readonly assignments: readonly { readonly memberId: string; readonly assignment: Buffer }[];
+  readonly assignments: readonly { readonly memberId: string; readonly assignment: Uint8Array }[];
 }
 
 export type SyncGroupResult =
   | { readonly error: 'NONE'; readonly protocolType: string; readonly protocolName: string; readonly assignment: Buffer }
-  | { readonly error: MemberErrorName };
+  | { readonly error: InstanceErrorName | 'INCONSISTENT_GROUP_PROTOCOL' };
 
 export interface GroupMemberRef {
   readonly memberId: string;
@@ -91,7 +106,7 @@ export interface GroupMemberRef {
 }
 
 export interface LeaveGroupResult {
-  readonly members: readonly { readonly memberId: string; readonly groupInstanceId: string | null; readonly error: 'NONE' | 'UNKNOWN_MEMBER_ID' }[];
+  readonly members: readonly { readonly memberId: string; readonly groupInstanceId: string | null; readonly error: 'NONE' | 'UNKNOWN_MEMBER_ID' | 'FENCED_INSTANCE_ID' }[];
 }
 
 export interface OffsetCommitRequest {
@@ -100,6 +115,11 @@ export interface OffsetCommitRequest {
   readonly generationId: number;
   readonly memberId: string;
   readonly offsets: readonly GroupOffsetCommit[];
+}
+
+/** A commit that also names the member's static instance id (FENCED_INSTANCE_ID when another member holds it). */
+export interface InstanceOffsetCommitRequest extends OffsetCommitRequest {
+  readonly groupInstanceId: string | null;
 }
 
 export interface GroupMemberDescription {
@@ -130,12 +150,24 @@ export interface GroupListing {
   readonly state: GroupStateName;
 }
 
+export interface TopicPartitionRef {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface OffsetDeleteResult {
+  /** GROUP_ID_NOT_FOUND: neither members nor offsets; NON_EMPTY_GROUP: members of a non-consumer protocol. */
+  readonly error: 'NONE' | 'GROUP_ID_NOT_FOUND' | 'NON_EMPTY_GROUP';
+  /** Per asked partition (empty when `error` is not NONE). */
+  readonly partitions: readonly (TopicPartitionRef & { readonly error: 'NONE' | 'GROUP_SUBSCRIBED_TO_TOPIC' })[];
+}
+
 export interface WaitOptions {
   /** Ends a waiting join (the member is removed) or sync with OnelogError CLOSED. */
   readonly signal?: AbortSignal;
 }
 
-const toBase64 = (b: Buffer): string => b.toString('base64');
+const toBase64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 const fromBase64 = (s: string): Buffer => Buffer.from(s, 'base64');
 
 function checkGroupId(groupId: string): void {
@@ -144,6 +176,21 @@ function checkGroupId(groupId: string): void {
 
 function checkTimeout(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value <= 0) throw new OnelogError('INVALID_ARGUMENT', `${name} must be a positive integer of milliseconds, got ${String(value)}.`);
+}
+
+/** The topics a consumer group's members subscribe to; null when some member's subscription does not decode. */
+function subscribedTopics(doc: GroupDocument): Set<string> | null {
+  const topics = new Set<string>();
+  for (const m of doc.members) {
+    const protocol = m.protocols.find((p) => p.name === doc.protocolName) ?? m.protocols[0];
+    if (protocol === undefined) return null;
+    try {
+      for (const topic of decodeSubscription(fromBase64(protocol.metadata)).topics) topics.add(topic);
+    } catch {
+      return null;
+    }
+  }
+  return topics;
 }
 
 function aborted(what: string): OnelogError {
@@ -231,11 +278,13 @@ export class GroupCoordinator {
           protocols: req.protocols.map((p) => ({ name: p.name, metadata: toBase64(p.metadata) })),
           sessionTimeoutMs: req.sessionTimeoutMs,
           rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+          requireKnownMemberId: req.requireKnownMemberId ?? false,
         },
         newMemberId,
         now,
       ),
     );
+    if (step.error === 'MEMBER_ID_REQUIRED') return { error: step.error, memberId: step.memberId };
     if (step.error !== 'NONE') return { error: step.error, memberId: req.memberId };
     const memberId = step.memberId;
     try {
@@ -263,8 +312,16 @@ export class GroupCoordinator {
     const assignments = new Map(req.assignments.map((a) => [a.memberId, toBase64(a.assignment)]));
     type Step = { readonly result: SyncStep; readonly protocolType: string; readonly protocolName: string };
     const absent: Step = { result: { error: 'UNKNOWN_MEMBER_ID' }, protocolType: '', protocolName: '' };
+    const syncRequest = {
+      generationId: req.generationId,
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId ?? null,
+      protocolType: req.protocolType ?? null,
+      protocolName: req.protocolName ?? null,
+      assignments,
+    };
     const step = await this.#updateExisting<Step>(req.groupId, absent, (doc, now) => ({
-      result: sync(doc, req.generationId, req.memberId, assignments, now),
+      result: sync(doc, syncRequest, now),
       protocolType: doc.protocolType ?? '',
       protocolName: doc.protocolName ?? '',
     }));
@@ -281,10 +338,15 @@ export class GroupCoordinator {
     return response.error === 'NONE' ? done(response.assignment ?? '') : { error: response.error };
   }
 
-  /** Heartbeat: keeps the member's session; REBALANCE_IN_PROGRESS tells it to rejoin. Also expires others. */
-  async heartbeat(groupId: string, generationId: number, memberId: string): Promise<{ readonly error: MemberErrorName | 'NONE' }> {
+  /**
+   * Heartbeat: keeps the member's session; REBALANCE_IN_PROGRESS tells it to rejoin. Also expires others.
+   * Naming a static instance id another member holds answers FENCED_INSTANCE_ID.
+   */
+  heartbeat(groupId: string, generationId: number, memberId: string): Promise<{ readonly error: MemberErrorName | 'NONE' }>;
+  heartbeat(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): Promise<{ readonly error: InstanceErrorName | 'NONE' }>;
+  async heartbeat(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null = null): Promise<{ readonly error: InstanceErrorName | 'NONE' }> {
     checkGroupId(groupId);
-    const error = await this.#updateExisting<MemberErrorName | 'NONE'>(groupId, 'UNKNOWN_MEMBER_ID', (doc, now) => heartbeat(doc, generationId, memberId, now));
+    const error = await this.#updateExisting<InstanceErrorName | 'NONE'>(groupId, 'UNKNOWN_MEMBER_ID', (doc, now) => heartbeat(doc, generationId, memberId, groupInstanceId, now));
     return { error };
   }
 
@@ -298,37 +360,72 @@ export class GroupCoordinator {
     return { error: memberStatus(doc, generationId, memberId, now), housekeepingDue: doc !== undefined && needsHousekeeping(doc, now) };
   }
 
-  /** LeaveGroup: members named by id, or by groupInstanceId with an empty memberId (static members). */
+  /**
+   * LeaveGroup: members named by id (also ids handed out with MEMBER_ID_REQUIRED), or by groupInstanceId
+   * with an empty memberId (static members); an id with another member's instance id is FENCED_INSTANCE_ID.
+   */
   async leaveGroup(groupId: string, members: readonly GroupMemberRef[]): Promise<LeaveGroupResult> {
     checkGroupId(groupId);
-    const results = await this.#updateExisting(groupId, null, (doc, now) => {
-      const ids = members.map((m) =>
-        m.memberId === '' && m.groupInstanceId != null ? (doc.members.find((d) => d.groupInstanceId === m.groupInstanceId)?.memberId ?? '') : m.memberId,
-      );
-      const errors = leave(doc, ids, now);
-      return ids.map((memberId, i) => ({ memberId, groupInstanceId: members[i]!.groupInstanceId ?? null, error: errors[i]! }));
-    });
-    return { members: results ?? members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId ?? null, error: 'UNKNOWN_MEMBER_ID' as const })) };
+    const leaving = members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId ?? null }));
+    const results = await this.#updateExisting(groupId, null, (doc, now) => leave(doc, leaving, now));
+    return {
+      members: leaving.map((m, i) => {
+        const outcome = results?.[i] ?? { memberId: m.memberId, error: 'UNKNOWN_MEMBER_ID' as const };
+        return { memberId: outcome.memberId, groupInstanceId: m.groupInstanceId, error: outcome.error };
+      }),
+    };
   }
 
   /**
    * OffsetCommit with fencing: the membership check (member known, session alive, generation current,
-   * no rebalance completing) and the commit are one atomic step under the writer lock.
+   * no rebalance completing; with an instance id, not fenced by another member) and the commit are one
+   * atomic step under the writer lock.
    */
-  async commitOffsets(req: OffsetCommitRequest): Promise<{ readonly error: MemberErrorName | 'NONE' }> {
+  commitOffsets(req: InstanceOffsetCommitRequest): Promise<{ readonly error: InstanceErrorName | 'NONE' }>;
+  commitOffsets(req: OffsetCommitRequest): Promise<{ readonly error: MemberErrorName | 'NONE' }>;
+  async commitOffsets(req: OffsetCommitRequest & { readonly groupInstanceId?: string | null }): Promise<{ readonly error: InstanceErrorName | 'NONE' }> {
     checkGroupId(req.groupId);
+    const verdict: { error: InstanceErrorName | 'NONE' } = { error: 'NONE' };
     try {
       await this.#engine.commitOffsetsIf(req.groupId, req.offsets, groupDocumentKey(req.groupId), (document) => {
-        const error = commitCheck(parseGroupDocument(req.groupId, document), req.generationId, req.memberId, this.#clock());
-        return error === 'NONE'
-          ? null
-          : new OnelogError(error, `Offsets of group ${JSON.stringify(req.groupId)} refused for member ${JSON.stringify(req.memberId)} of generation ${req.generationId}: ${error}.`);
+        const refused = commitCheck(parseGroupDocument(req.groupId, document), req.generationId, req.memberId, req.groupInstanceId ?? null, this.#clock());
+        verdict.error = refused;
+        if (refused === 'NONE') return null;
+        return new OnelogError(
+          refused === 'FENCED_INSTANCE_ID' ? 'UNKNOWN_MEMBER_ID' : refused,
+          `Offsets of group ${JSON.stringify(req.groupId)} refused for member ${JSON.stringify(req.memberId)} of generation ${req.generationId}: ${refused}.`,
+        );
       });
     } catch (err) {
-      if (err instanceof OnelogError && (err.code === 'UNKNOWN_MEMBER_ID' || err.code === 'ILLEGAL_GENERATION' || err.code === 'REBALANCE_IN_PROGRESS')) return { error: err.code };
+      if (verdict.error !== 'NONE') return { error: verdict.error };
       throw err;
     }
     return { error: 'NONE' };
+  }
+
+  /**
+   * OffsetDelete: removes committed offsets of partitions the group does not consume. While the group has
+   * members, partitions of topics one of them subscribes to are kept (GROUP_SUBSCRIBED_TO_TOPIC; every
+   * topic when a subscription does not decode). The check and the deletion are one atomic step.
+   */
+  async deleteOffsets(groupId: string, partitions: readonly TopicPartitionRef[]): Promise<OffsetDeleteResult> {
+    checkGroupId(groupId);
+    if (this.#read(groupId) === undefined && this.#engine.fetchOffsets(groupId).length === 0) return { error: 'GROUP_ID_NOT_FOUND', partitions: [] };
+    const verdict: { result: OffsetDeleteResult } = { result: { error: 'NONE', partitions: [] } };
+    await this.#engine.deleteOffsetsIf(groupId, groupDocumentKey(groupId), (document) => {
+      const doc = parseGroupDocument(groupId, document);
+      // A copy: expiring members here only decides who still subscribes, nothing is written.
+      if (doc !== undefined) housekeep(doc, this.#clock());
+      if (doc !== undefined && doc.members.length > 0 && doc.protocolType !== 'consumer') {
+        verdict.result = { error: 'NON_EMPTY_GROUP', partitions: [] };
+        return [];
+      }
+      const subscribed = doc === undefined || doc.members.length === 0 ? new Set<string>() : subscribedTopics(doc);
+      const outcomes = partitions.map((p) => ({ ...p, error: subscribed === null || subscribed.has(p.topic) ? ('GROUP_SUBSCRIBED_TO_TOPIC' as const) : ('NONE' as const) }));
+      verdict.result = { error: 'NONE', partitions: outcomes };
+      return outcomes.filter((o) => o.error === 'NONE');
+    });
+    return verdict.result;
   }
 
   /** OffsetFetch: the group's committed offsets, optionally only for some topics (and partitions). */

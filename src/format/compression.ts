@@ -22,6 +22,11 @@ const XERIAL_HEADER_LENGTH = 16;
 const XERIAL_BLOCK_SIZE = 32 * 1024;
 /** A raw snappy block never expands more than 64 bytes of output per 3 bytes of input (a 2-byte-offset copy). */
 const SNAPPY_MAX_EXPANSION = 22;
+/**
+ * Largest output gzip and zstd may inflate to: their ratio is unbounded, so a small hostile batch could
+ * otherwise exhaust memory. (Snappy is bounded by SNAPPY_MAX_EXPANSION, lz4 frames by 255x.)
+ */
+export const MAX_DECOMPRESSED_BYTES = 128 * 1024 * 1024;
 
 export function compressionCodecId(type: CompressionType): number {
   return CODEC_IDS[type];
@@ -64,13 +69,13 @@ export function decompress(type: CompressionType, data: Uint8Array, position?: n
       case 'none':
         return input;
       case 'gzip':
-        return gunzipSync(input);
+        return gunzipSync(input, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
       case 'snappy':
         return snappyDecompress(input);
       case 'lz4':
         return decompressFrameSync(input);
       case 'zstd':
-        return zstdDecompressSync(input);
+        return zstdDecompressSync(input, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
     }
   } catch (err) {
     throw new OnelogError('CORRUPT_BATCH', `Corrupt ${type} data in record batch: ${err instanceof Error ? err.message : String(err)}`, {

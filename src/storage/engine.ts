@@ -1163,12 +1163,7 @@ export class Engine {
 
   async createTopic(name: string, options: { partitions?: number; configs?: Readonly<Record<string, string>> } = {}): Promise<TopicInfo> {
     this.#checkWritable();
-    validateTopicName(name);
-    const partitions = options.partitions ?? 1;
-    validatePartitionCount(name, partitions);
-    const configs = mergeDefaults(this.#options.topicDefaults, options.configs ?? {});
-    validateTopicConfigs(name, configs);
-    this.#checkMaxMessageBytes(name, configs);
+    const { partitions, configs } = this.#newTopic(name, options);
     return this.#enqueue<TopicInfo>((resolve, reject) => ({
       kind: 'meta',
       apply: () => {
@@ -1181,6 +1176,28 @@ export class Engine {
       resolve: resolve as (v: unknown) => void,
       reject,
     }));
+  }
+
+  /** The partition count and configs (over the database's topic defaults) of a new topic, checked. */
+  #newTopic(name: string, options: { partitions?: number; configs?: Readonly<Record<string, string>> }): { partitions: number; configs: Record<string, string> } {
+    validateTopicName(name);
+    const partitions = options.partitions ?? 1;
+    validatePartitionCount(name, partitions);
+    const configs = mergeDefaults(this.#options.topicDefaults, options.configs ?? {});
+    validateTopicConfigs(name, configs);
+    this.#checkMaxMessageBytes(name, configs);
+    return { partitions, configs };
+  }
+
+  /**
+   * Makes every check createTopic makes, without creating anything (a validate-only request): throws what
+   * createTopic would, and returns the partition count and configs the topic would get.
+   */
+  checkCreateTopic(name: string, options: { partitions?: number; configs?: Readonly<Record<string, string>> } = {}): { partitions: number; configs: Record<string, string> } {
+    this.#checkWritable();
+    const planned = this.#newTopic(name, options);
+    if (this.describeTopic(name) !== undefined) throw new OnelogError('TOPIC_EXISTS', `Topic ${name} already exists: choose another name or delete it first.`, { topic: name });
+    return planned;
   }
 
   /** An explicit max.message.bytes must fit one extent; the default is capped at the extent size. */
@@ -1197,17 +1214,30 @@ export class Engine {
     return this.#enqueue<TopicInfo>((resolve, reject) => ({
       kind: 'meta',
       apply: () => {
-        const topic = this.#topics.get(name);
-        if (topic === undefined) throw this.#unknownPartition(name, 0);
-        if (count <= topic.partitions.length) {
-          throw new OnelogError('INVALID_PARTITIONS', `Topic ${name} has ${topic.partitions.length} partitions; the new count must be larger (got ${count}).`, { topic: name });
-        }
+        const topic = this.#growableTopic(name, count);
         for (let i = topic.partitions.length; i < count; i++) topic.partitions.push(this.#newPartition(name, i));
         return this.#topicInfo(topic);
       },
       resolve: resolve as (v: unknown) => void,
       reject,
     }));
+  }
+
+  #growableTopic(name: string, count: number): TopicState {
+    const topic = this.#topics.get(name);
+    if (topic === undefined) throw this.#unknownPartition(name, 0);
+    if (count <= topic.partitions.length) {
+      throw new OnelogError('INVALID_PARTITIONS', `Topic ${name} has ${topic.partitions.length} partitions; the new count must be larger (got ${count}).`, { topic: name });
+    }
+    return topic;
+  }
+
+  /** Makes every check createPartitions makes, without adding partitions (a validate-only request). */
+  checkCreatePartitions(name: string, count: number): void {
+    this.#checkWritable();
+    validatePartitionCount(name, count);
+    this.#refresh();
+    this.#growableTopic(name, count);
   }
 
   async deleteTopic(name: string): Promise<void> {
@@ -1239,19 +1269,35 @@ export class Engine {
       apply: () => {
         const topic = this.#topics.get(name);
         if (topic === undefined) throw this.#unknownPartition(name, 0);
-        const next: Record<string, string> = { ...topic.configs };
-        for (const [k, v] of Object.entries(configs)) {
-          if (v === null) Reflect.deleteProperty(next, k);
-          else next[k] = v;
-        }
-        validateTopicConfigs(name, next);
-        this.#checkMaxMessageBytes(name, next);
-        topic.configs = next;
+        topic.configs = this.#alteredConfigs(name, topic.configs, configs);
         return this.#topicInfo(topic);
       },
       resolve: resolve as (v: unknown) => void,
       reject,
     }));
+  }
+
+  /** A topic's configs after `change` (null: back to the default), checked. */
+  #alteredConfigs(name: string, current: Readonly<Record<string, string>>, change: Readonly<Record<string, string | null>>): Record<string, string> {
+    // Built from entries, so that any name (even "__proto__") becomes a key the checks see.
+    const kept = Object.entries(current).filter(([k]) => !Object.hasOwn(change, k));
+    const set = Object.entries(change).filter((entry): entry is [string, string] => entry[1] !== null);
+    const next = Object.fromEntries([...kept, ...set]);
+    validateTopicConfigs(name, next);
+    this.#checkMaxMessageBytes(name, next);
+    return next;
+  }
+
+  /**
+   * Makes every check alterTopicConfigs makes, without changing anything (a validate-only request):
+   * returns the configs the topic would have.
+   */
+  checkAlterTopicConfigs(name: string, configs: Readonly<Record<string, string | null>>): Record<string, string> {
+    this.#checkWritable();
+    this.#refresh();
+    const topic = this.#topics.get(name);
+    if (topic === undefined) throw this.#unknownPartition(name, 0);
+    return this.#alteredConfigs(name, topic.configs, configs);
   }
 
   #topicInfo(t: TopicState): TopicInfo {
@@ -1568,6 +1614,38 @@ export class Engine {
       for (const [partition, o] of Object.entries(partitions)) out.push({ topic, partition: Number(partition), ...o });
     }
     return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  /**
+   * Deletes some of a group's committed offsets (Kafka's OffsetDelete): `select`, run under the writer lock
+   * on the newest version of the named document, returns which partitions to delete, so the check (e.g.
+   * that the group does not consume them) and the deletion are one atomic step. A group left without
+   * offsets is gone from listGroups.
+   */
+  async deleteOffsetsIf(
+    groupId: string,
+    documentKey: string | null,
+    select: (document: unknown) => readonly { readonly topic: string; readonly partition: number }[],
+  ): Promise<void> {
+    this.#checkWritable();
+    await this.#enqueue<unknown>((resolve, reject) => ({
+      kind: 'meta',
+      apply: () => {
+        const chosen = select(documentKey === null ? undefined : structuredClone(this.#documents[documentKey]));
+        const group = this.#groups[groupId];
+        if (group === undefined) return undefined;
+        for (const { topic, partition } of chosen) {
+          const partitions = group[topic];
+          if (partitions === undefined) continue;
+          Reflect.deleteProperty(partitions, String(partition));
+          if (Object.keys(partitions).length === 0) Reflect.deleteProperty(group, topic);
+        }
+        if (Object.keys(group).length === 0) Reflect.deleteProperty(this.#groups, groupId);
+        return undefined;
+      },
+      resolve,
+      reject,
+    }));
   }
 
   listGroups(): string[] {

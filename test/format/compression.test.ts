@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { compressSync as rawSnappyCompress } from 'snappy';
 import { OnelogError } from '../../src/errors.ts';
-import { COMPRESSION_TYPES, compress, compressionCodecId, compressionFromCodecId, decompress } from '../../src/format/compression.ts';
+import { COMPRESSION_TYPES, compress, compressionCodecId, compressionFromCodecId, decompress, MAX_DECOMPRESSED_BYTES } from '../../src/format/compression.ts';
 
 const XERIAL_HEADER_HEX = '82534e415050590000000001' + '00000001';
 
@@ -103,5 +103,10 @@ void describe('compression', () => {
     assert.throws(() => decompress('snappy', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00])), isCorruptBatch);
     const xerialLie = Buffer.concat([Buffer.from(XERIAL_HEADER_HEX, 'hex'), Buffer.from([0, 0, 0, 0x7f, 1])]);
     assert.throws(() => decompress('snappy', xerialLie), isCorruptBatch);
+  });
+
+  void it('refuses gzip and zstd data that inflates past MAX_DECOMPRESSED_BYTES (a compression bomb)', () => {
+    const bomb = Buffer.alloc(MAX_DECOMPRESSED_BYTES + 1);
+    for (const type of ['gzip', 'zstd'] as const) assert.throws(() => decompress(type, compress(type, bomb)), isCorruptBatch, type);
   });
 });
