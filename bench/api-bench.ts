@@ -8,7 +8,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { open } from '../src/client/database.ts';
 import type { Message } from '../src/client/types.ts';
-import { measure, ReadTally, recordCount, recordsAt, withTempDir, type RssTracker, type Sample } from './measure.ts';
+import { BASE_TIMESTAMP, KEY_BYTES, measure, ReadTally, RECORD_BYTES, recordCount, withTempDir, type RssTracker, type Sample } from './measure.ts';
 
 export const API_TOPIC = 'bench-api';
 const GROUP_ID = 'bench-api-readers';
@@ -36,10 +36,21 @@ export interface LatencyResult {
 
 /**
  * Records `start` … `start + count - 1` of the payload as kafkajs messages for send b, made as they are sent
- * (like the raw engine's batches): an explicit partition b mod `partitions`, timestamps as strings.
+ * and straight from the payload, one object per record (as the raw engine's batches are made): the same key
+ * and value views and numeric timestamp as recordAt, and an explicit partition b mod `partitions`.
  */
 function messagesAt(payload: Buffer, start: number, count: number, partition: number): Message[] {
-  return recordsAt(payload, start, count).map((r) => ({ key: r.key, value: r.value, timestamp: String(r.timestamp), partition }));
+  const messages = new Array<Message>(count);
+  for (let j = 0; j < count; j++) {
+    const at = (start + j) * RECORD_BYTES;
+    messages[j] = {
+      key: payload.subarray(at, at + KEY_BYTES),
+      value: payload.subarray(at + KEY_BYTES, at + RECORD_BYTES),
+      timestamp: BASE_TIMESTAMP + start + j,
+      partition,
+    };
+  }
+  return messages;
 }
 
 /**

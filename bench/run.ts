@@ -26,7 +26,14 @@ import {
   type Sample,
 } from './measure.ts';
 
-const USAGE = 'usage: npm run bench -- [--records N] [--runs N] [--latency-samples N] [--large-gb N] [--skip-large] [--json]';
+const USAGE = [
+  'usage: npm run bench -- [--records N] [--runs N] [--latency-samples N] [--large-gb N] [--skip-large] [--only SECTIONS] [--json]',
+  '  --only SECTIONS  comma-separated sections to run (default: all): engine, api, latency, physical, sqlite, large.',
+  '                   api runs engine too, as its vs_engine ratios are to the engine figures of the same run.',
+].join('\n');
+/** The parts of the run that --only can pick. */
+const SECTIONS = ['engine', 'api', 'latency', 'physical', 'sqlite', 'large'] as const;
+type Section = (typeof SECTIONS)[number];
 const PARTITION_COUNTS = [1, 8] as const;
 const RSS_TARGET_MB = 200;
 /** Targets of the client API, reported (not asserted): throughput vs the raw engine, send p50 vs fdatasync. */
@@ -39,7 +46,24 @@ interface Options {
   readonly latencySamples: number;
   readonly largeGb: number;
   readonly skipLarge: boolean;
+  readonly sections: ReadonlySet<Section>;
   readonly json: boolean;
+}
+
+function isSection(name: string): name is Section {
+  return (SECTIONS as readonly string[]).includes(name);
+}
+
+/** The sections --only names (all when not given); api brings engine along for its ratios. */
+function parseSections(text: string | undefined): ReadonlySet<Section> {
+  if (text === undefined) return new Set(SECTIONS);
+  const sections = new Set<Section>();
+  for (const name of text.split(',').map((n) => n.trim())) {
+    if (!isSection(name)) throw new Error(`--only takes sections among ${SECTIONS.join(', ')}, got ${JSON.stringify(name)}\n${USAGE}`);
+    sections.add(name);
+  }
+  if (sections.has('api')) sections.add('engine');
+  return sections;
 }
 
 function parseOptions(): Options {
@@ -50,10 +74,16 @@ function parseOptions(): Options {
       'latency-samples': { type: 'string', default: '2000' },
       'large-gb': { type: 'string', default: '4' },
       'skip-large': { type: 'boolean', default: false },
+      only: { type: 'string' },
       json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
     },
     strict: true,
   });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const positiveInteger = (name: string, text: string): number => {
     const n = Number(text);
     if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${text}\n${USAGE}`);
@@ -67,6 +97,7 @@ function parseOptions(): Options {
     latencySamples: positiveInteger('latency-samples', values['latency-samples']),
     largeGb,
     skipLarge: values['skip-large'],
+    sections: parseSections(values.only),
     json: values.json,
   };
 }
@@ -418,11 +449,12 @@ function formatTable(rows: readonly TableRow[], options: Options, baselineRssMb:
     'vs sqlite: onelog none vs synchronous=OFF, batch vs synchronous=FULL, consume vs the SELECT (higher is better for onelog).',
     "vs fsync'd physical: onelog batch-mode MB/s divided by physical fdatasync/4MiB MB/s.",
     'onelog-api: the same records through the client API: 1 producer awaiting each producer.send of 1000 kafkajs messages',
-    '  (send b to partition b mod n); consume = a group consumer (eachMessage) from the beginning of the file written under',
+    '  (Buffer key and value, numeric timestamp as the engine gets, partition b mod n for send b); consume = a group consumer',
+    '  (eachMessage, default autoCommit: a commit after every fetch) from the beginning of the file written under',
     `  sync none (reopened), touching key and value. vs engine: msgs/s over the raw engine's same shape (target >= ${API_THROUGHPUT_TARGET.toFixed(2)}x:`,
     `  ${api.length === 0 ? 'not run' : apiWorst >= API_THROUGHPUT_TARGET ? 'met' : 'NOT met'}; lowest ${ratio(Number.isFinite(apiWorst) ? apiWorst : undefined)}).`,
     `rss MB: peak RSS of the bench process sampled during the measurement (highest over runs). Before any measurement it held`,
-    `  ${integer(baselineRssMb)} MB (the pre-generated payload); its maxRSS after the onelog runs: ${integer(onelogMaxRss)} MB.`,
+    `  ${integer(baselineRssMb)} MB (the pre-generated payload); its maxRSS after the onelog runs: ${Number.isFinite(onelogMaxRss) ? `${integer(onelogMaxRss)} MB` : 'not run'}.`,
   ];
   if (large.length > 0) {
     const met = largePeak < RSS_TARGET_MB ? 'met' : 'NOT met';
@@ -432,7 +464,7 @@ function formatTable(rows: readonly TableRow[], options: Options, baselineRssMb:
       `  V8 young generation); its peak RSS (sampled; and maxRSS where that is the child's own) ${integer(largePeak)} MB: target < ${RSS_TARGET_MB} MB ${met}.`,
     );
   } else {
-    notes.push('large-topic run skipped (--skip-large).');
+    notes.push('large-topic run skipped (--skip-large or --only).');
   }
   return [...aligned(header, cells, leftAligned), '', ...notes].join('\n');
 }
@@ -442,12 +474,14 @@ async function main(): Promise<void> {
   progress(`${options.records.toLocaleString('en-US')} records, ${options.runs} run(s) per measurement`);
   const prepared = prepare(options.records);
   const baselineRssMb = toMb(process.memoryUsage.rss());
-  const onelog = await runOnelog(options, prepared);
-  const api = await runApi(options, prepared);
-  const latency = await runLatency(options);
-  const physical = await runPhysical(options, prepared);
-  const sqlite = await runSqlite(options, prepared);
-  const large = options.skipLarge ? [] : await runLarge(options.largeGb);
+  const { sections } = options;
+  const none = { produce: [], consume: [] };
+  const onelog = sections.has('engine') ? await runOnelog(options, prepared) : none;
+  const api = sections.has('api') ? await runApi(options, prepared) : none;
+  const latency = sections.has('latency') ? await runLatency(options) : [];
+  const physical = sections.has('physical') ? await runPhysical(options, prepared) : [];
+  const sqlite = sections.has('sqlite') ? await runSqlite(options, prepared) : none;
+  const large = options.skipLarge || !sections.has('large') ? [] : await runLarge(options.largeGb);
   const rows = withRatios([...onelog.produce, ...physical, ...sqlite.produce, ...onelog.consume, ...sqlite.consume, ...large]);
   const apiProduce = withEngineRatios(api.produce, rows);
   const apiConsume = withEngineRatios(api.consume, rows);
@@ -461,9 +495,8 @@ async function main(): Promise<void> {
     for (const row of [...apiProduce, ...apiConsume]) console.log(JSON.stringify(rounded(row)));
     for (const row of latency) console.log(JSON.stringify(roundedLatency(row)));
   } else {
-    console.log(formatTable(table, options, baselineRssMb));
-    console.log('');
-    console.log(formatLatency(latency));
+    const parts = [table.length === 0 ? [] : [formatTable(table, options, baselineRssMb)], latency.length === 0 ? [] : [formatLatency(latency)]].flat();
+    console.log(parts.join('\n\n'));
   }
 }
 

@@ -37,4 +37,7 @@ export type * from './client/types.ts';
 
 // The Kafka wire protocol over one file.
 export { serve } from './server/server.ts';
-export type { Server, ServeOptions } from './server/server.ts';
+export type { ClientAuth, SaslMechanism, SaslOptions, Server, ServeOptions, TlsOptions } from './server/server.ts';
+// SASL users kept in the file (salted SCRAM credentials), as `onelog users` manages them.
+export { listUsers, removeUser, setUser } from './client/users.ts';
+export type { ScramMechanism, UserRecord } from './client/users.ts';

@@ -3,12 +3,35 @@
 // ended a command into one line on stderr and an exit code (0 ok, 1 usage, 2 data error, 3 busy).
 // Commands do the work; this file holds no database logic.
 import { serveCommand, SERVE_HELP } from './commands/serve.ts';
+// command imports
+import { usersCommand, USERS_HELP } from './commands/users.ts';
+import { createCommand, CREATE_HELP } from './commands/create.ts';
+import { infoCommand, INFO_HELP } from './commands/info.ts';
+import { topicsCommand, TOPICS_HELP } from './commands/topics.ts';
+import { produceCommand, PRODUCE_HELP } from './commands/produce.ts';
+import { consumeCommand, CONSUME_HELP } from './commands/consume.ts';
+import { groupsCommand, GROUPS_HELP } from './commands/groups.ts';
+import { verifyCommand, VERIFY_HELP } from './commands/verify.ts';
+import { dumpCommand, DUMP_HELP } from './commands/dump.ts';
+import { exportCommand, EXPORT_HELP } from './commands/export.ts';
+import { importCommand, IMPORT_HELP } from './commands/import.ts';
 import { createOutput, EXIT, exitCodeFor, UsageError, type Output } from './output.ts';
 
 const HELP = `Usage: onelog <command> [options]
 
 Commands:
   serve FILE    serve FILE over the Kafka wire protocol
+  users FILE [ACTION]         SASL users: list | add NAME --password-stdin | remove NAME
+  create FILE                 create an empty database (--extent-size)
+  info FILE                   format version, size, free space, topics, records, timestamps
+  topics FILE [ACTION]        list | create NAME | describe NAME | delete NAME | alter NAME
+  produce FILE TOPIC          append records from stdin (a line each), or --value
+  consume FILE TOPIC          print records (--from-beginning, --offset, --since, --follow, --group)
+  groups FILE [ACTION]        list | describe G | reset-offsets G | delete G
+  verify FILE                 check every batch CRC and structural invariant (exit 2 if damaged)
+  dump FILE TOPIC             show batches with their headers, for debugging
+  export FILE [--topic T]     write records as JSON Lines to stdout
+  import FILE                 append JSON Lines records from stdin
 
 Global options: --json (machine-readable output), --debug (stack traces), --help.
 Run 'onelog <command> --help' for a command's options.`;
@@ -20,6 +43,18 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   serve: { help: SERVE_HELP, run: serveCommand },
+  // commands
+  users: { help: USERS_HELP, run: usersCommand },
+  create: { help: CREATE_HELP, run: createCommand },
+  info: { help: INFO_HELP, run: infoCommand },
+  topics: { help: TOPICS_HELP, run: topicsCommand },
+  produce: { help: PRODUCE_HELP, run: produceCommand },
+  consume: { help: CONSUME_HELP, run: consumeCommand },
+  groups: { help: GROUPS_HELP, run: groupsCommand },
+  verify: { help: VERIFY_HELP, run: verifyCommand },
+  dump: { help: DUMP_HELP, run: dumpCommand },
+  export: { help: EXPORT_HELP, run: exportCommand },
+  import: { help: IMPORT_HELP, run: importCommand },
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -63,3 +63,11 @@ export function createOutput(json: boolean): Output {
     },
   };
 }
+
+export type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow';
+const STYLE_CODES: Readonly<Record<Style, string>> = { bold: '1', dim: '2', red: '31', green: '32', yellow: '33' };
+
+/** `text` in a style when `stream` (stdout by default) is a TTY, else unchanged. */
+export function styled(text: string, style: Style, stream: NodeJS.WriteStream = process.stdout): string {
+  return paint(stream, STYLE_CODES[style], text);
+}

@@ -987,28 +987,55 @@ class Runner {
    * runner's own commits leave it). `next` moves past a message once its handler returned (C2). True when
    * every message was handled, false when the partition went stale or was paused before one, null when a
    * handler ended by a rebalance or a stop, else the handler's failure.
+   *
+   * Written as a chain of callbacks on each handler's promise rather than an async loop: resuming an async
+   * function per message costs more than many a handler does.
    */
-  async #handleMessages(p: OwnedPartition, { messages, offsets }: DecodedMessages, eachMessage: EachMessageHandler, pause: () => () => void): Promise<boolean | HandlerFailure | null> {
+  #handleMessages(p: OwnedPartition, { messages, offsets }: DecodedMessages, eachMessage: EachMessageHandler, pause: () => () => void): Promise<boolean | HandlerFailure | null> {
     const { topic, partition } = p;
     const heartbeat = (): Promise<void> => this.#handlerHeartbeat();
     const { autoCommit, autoCommitInterval, autoCommitThreshold } = this.#run;
     const commitWhenDue = autoCommit && (autoCommitInterval !== null || autoCommitThreshold !== null);
-    let pauses = -1;
-    for (let i = 0; i < messages.length; i++) {
-      if (this.#stale(p)) return false;
-      if (pauses !== this.#pauses.version) {
-        pauses = this.#pauses.version;
-        if (this.#pauses.isPaused(topic, partition)) return false;
-      }
-      try {
-        await eachMessage({ topic, partition, message: messages[i]!, heartbeat, pause });
-      } catch (err) {
-        return this.#handlerFailure(err);
-      }
-      p.next = offsets[i]! + 1;
-      if (commitWhenDue && this.#commitDue()) await this.#inHandler.run(null, () => this.#commitUncommitted());
-    }
-    return true;
+    return new Promise((resolve, reject) => {
+      let pauses = -1;
+      let i = 0;
+      const failed = (err: unknown): void => resolve(this.#handlerFailure(err));
+      // Hands out message i, or settles the batch.
+      const next = (): void => {
+        if (i === messages.length) {
+          resolve(true);
+          return;
+        }
+        if (this.#stale(p)) {
+          resolve(false);
+          return;
+        }
+        if (pauses !== this.#pauses.version) {
+          pauses = this.#pauses.version;
+          if (this.#pauses.isPaused(topic, partition)) {
+            resolve(false);
+            return;
+          }
+        }
+        let handled: Promise<void>;
+        try {
+          // A JavaScript handler may return a plain value; Promise.resolve passes a promise through as is.
+          handled = Promise.resolve(eachMessage({ topic, partition, message: messages[i]!, heartbeat, pause }));
+        } catch (err) {
+          failed(err);
+          return;
+        }
+        handled.then(resolved, failed);
+      };
+      // Message i was handled.
+      const resolved = (): void => {
+        p.next = offsets[i++]! + 1;
+        // A commit that fails (not a refusal: the engine failed) ends the run, as from any other commit.
+        if (commitWhenDue && this.#commitDue()) this.#inHandler.run(null, () => this.#commitUncommitted()).then(next, reject);
+        else next();
+      };
+      next();
+    });
   }
 
   /** Calls eachBatch inside the handler context: true when it returned, else as #handleMessages. */

@@ -4,7 +4,7 @@
 // Pure data shaping: no I/O, no partition choice, no batching.
 
 import { OnelogError } from '../errors.ts';
-import { batchTotalSize, decodeRecords, readBatchHeader, type BatchHeader, type DecodedRecord, type RecordHeader, type RecordInput } from '../format/record-batch.ts';
+import { batchTotalSize, decodeRecordsInto, readBatchHeader, type BatchHeader, type DecodedRecord, type RecordHeader, type RecordInput, type RecordVisitor } from '../format/record-batch.ts';
 import type { IHeaders, KafkaMessage, KafkaMessageHeaders, Message } from './types.ts';
 
 /** Bytes of a key, value or header value: strings are UTF-8, as kafkajs encodes them. */
@@ -16,8 +16,7 @@ export function toBytes(value: unknown, what: string): Buffer | null {
   throw new OnelogError('INVALID_ARGUMENT', `A message ${what} must be a Buffer, a string or null, got ${typeof value}.`);
 }
 
-function toRecordHeaders(headers: IHeaders | undefined): RecordHeader[] {
-  if (headers === undefined) return [];
+function toRecordHeaders(headers: IHeaders): RecordHeader[] {
   const out: RecordHeader[] = [];
   for (const [key, value] of Object.entries(headers)) {
     if (Array.isArray(value)) {
@@ -29,22 +28,64 @@ function toRecordHeaders(headers: IHeaders | undefined): RecordHeader[] {
   return out;
 }
 
+/** Longest run of decimal digits textTimestamp reads itself: exact, as any 15-digit number is below 2^53. */
+const MAX_EXACT_DIGITS = 15;
+
+/**
+ * A timestamp given as text: a string of 1 to 15 decimal digits (as kafkajs sends timestamps) is read in
+ * one pass; anything else goes to Number(), whose rules apply (signs, spaces, exponents, '' as 0).
+ */
+function textTimestamp(text: string): number {
+  const length = text.length;
+  if (length === 0 || length > MAX_EXACT_DIGITS) return Number(text);
+  let n = 0;
+  for (let i = 0; i < length; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return Number(text);
+    n = n * 10 + digit;
+  }
+  return n;
+}
+
 /** A message's timestamp in ms: its own (string or number) or `now`; negative or non-integer is refused. */
 export function messageTimestamp(message: Message, now: number): number {
   const given: unknown = message.timestamp;
   if (given === undefined || given === null) return now;
-  const ts = typeof given === 'number' ? given : Number(given);
+  const ts = typeof given === 'number' ? given : typeof given === 'string' ? textTimestamp(given) : Number(given);
   if (!Number.isSafeInteger(ts) || ts < 0) {
     throw new OnelogError('INVALID_ARGUMENT', `A message timestamp must be a non-negative integer of milliseconds (string or number), got ${JSON.stringify(given)}.`);
   }
   return ts;
 }
 
-/** The record the engine encodes for one kafkajs message (the key given as bytes, already converted). */
-export function toRecordInput(message: Message, key: Buffer | null, now: number): RecordInput {
-  const headers = toRecordHeaders(message.headers);
+/**
+ * Whether a message already is the record the engine encodes: Buffer (or null) key and value, no headers and
+ * a valid numeric timestamp. Such a message is handed to the engine as it is, with no copy.
+ */
+function isRecordInput(message: Message): message is Message & RecordInput {
+  const { key, value, timestamp } = message;
+  return (
+    message.headers === undefined &&
+    typeof timestamp === 'number' &&
+    Number.isSafeInteger(timestamp) &&
+    timestamp >= 0 &&
+    (key === null || Buffer.isBuffer(key)) &&
+    (value === null || Buffer.isBuffer(value))
+  );
+}
+
+/**
+ * The record the engine encodes for one kafkajs message: the message itself when it already has that shape
+ * (see isRecordInput), else a converted copy (strings as UTF-8, headers as a list, `now` as the default
+ * timestamp). INVALID_ARGUMENT for a key, value, header or timestamp of the wrong type.
+ */
+export function toRecordInput(message: Message, now: number): RecordInput {
+  if (isRecordInput(message)) return message;
+  const key = toBytes(message.key, 'key');
   const value = toBytes(message.value, 'value');
   const timestamp = messageTimestamp(message, now);
+  if (message.headers === undefined) return { key, value, timestamp };
+  const headers = toRecordHeaders(message.headers);
   return headers.length === 0 ? { key, value, timestamp } : { key, value, headers, timestamp };
 }
 
@@ -114,7 +155,39 @@ class DecimalText {
 /** What a consumer hands out of one read: the messages, in order, and the offset of each as a number. */
 export interface DecodedMessages {
   readonly messages: KafkaMessage[];
-  readonly offsets: number[];
+  readonly offsets: Float64Array;
+}
+
+/**
+ * Makes the KafkaMessage of each record handed to it straight from the record's fields (no DecodedRecord),
+ * into arrays sized for the records of the read (so they never grow).
+ */
+class MessageCollector implements RecordVisitor {
+  readonly messages: KafkaMessage[];
+  readonly offsets: Float64Array;
+  count = 0;
+  readonly #from: number;
+  readonly #offsetText = new DecimalText();
+  readonly #timestampText = new DecimalText();
+
+  constructor(from: number, capacity: number) {
+    this.#from = from;
+    this.messages = new Array<KafkaMessage>(capacity);
+    this.offsets = new Float64Array(capacity);
+  }
+
+  record(offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[] | null, attributes: number): void {
+    if (offset < this.#from) return;
+    this.messages[this.count] = {
+      key,
+      value,
+      timestamp: this.#timestampText.of(timestamp),
+      attributes,
+      offset: this.#offsetText.of(offset),
+      headers: headers === null ? {} : toMessageHeaders(headers),
+    };
+    this.offsets[this.count++] = offset;
+  }
 }
 
 /**
@@ -122,19 +195,18 @@ export interface DecodedMessages {
  * whole batches as Engine.read returns them; control batches are skipped.
  */
 export function toKafkaMessages(records: Buffer, from: number): DecodedMessages {
-  const messages: KafkaMessage[] = [];
-  const offsets: number[] = [];
-  const offsetText = new DecimalText();
-  const timestampText = new DecimalText();
+  let capacity = 0;
   for (let pos = 0; pos < records.length; pos += batchTotalSize(records, pos)) {
     const header = readBatchHeader(records, pos);
-    if (header.isControl) continue;
-    const logAppendTime = header.timestampType === 'log-append';
-    for (const record of decodeRecords(records, pos)) {
-      if (record.offset < from) continue;
-      messages.push(kafkaMessage(record, offsetText.of(record.offset), timestampText.of(logAppendTime ? header.maxTimestamp : record.timestamp)));
-      offsets.push(record.offset);
-    }
+    if (!header.isControl) capacity += header.recordCount;
   }
-  return { messages, offsets };
+  // A damaged header may claim any count: no read holds more records than bytes.
+  const collector = new MessageCollector(from, Math.min(capacity, records.length));
+  for (let pos = 0; pos < records.length; pos += batchTotalSize(records, pos)) {
+    if (readBatchHeader(records, pos).isControl) continue;
+    decodeRecordsInto(records, pos, collector);
+  }
+  const { messages, offsets, count } = collector;
+  messages.length = count;
+  return { messages, offsets: offsets.subarray(0, count) };
 }

@@ -3,7 +3,7 @@
 // unkeyed one goes round-robin. Pure functions and closures over counters: no I/O, no engine access.
 
 import { randomInt } from 'node:crypto';
-import type { ICustomPartitioner, PartitionMetadata, PartitionerArgs } from './types.ts';
+import type { ICustomPartitioner, Message, PartitionMetadata, PartitionerArgs } from './types.ts';
 
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
@@ -56,12 +56,18 @@ export function partitionForKey(key: Buffer | string, numPartitions: number): nu
 }
 
 /**
- * kafkajs' DefaultPartitioner (Java-compatible murmur2): explicit partition, else key hash, else
- * round-robin over the topic's partitions from a random start per topic.
+ * A partitioner taking kafkajs' arguments positionally: the producer calls one per message, and the default
+ * rules then cost no arguments object per message.
  */
-export const DefaultPartitioner: ICustomPartitioner = () => {
+export type PartitionChooser = (topic: string, partitionMetadata: PartitionMetadata[], message: Message) => number;
+
+/**
+ * kafkajs' DefaultPartitioner rules (Java-compatible murmur2) as a chooser: explicit partition, else key
+ * hash, else round-robin over the topic's partitions from a random start per topic.
+ */
+function defaultChooser(): PartitionChooser {
   const counters = new Map<string, number>();
-  return ({ topic, partitionMetadata, message }: PartitionerArgs): number => {
+  return (topic, partitionMetadata, message) => {
     // JavaScript callers may pass null, as kafkajs allows; the producer checks the value is a partition.
     const explicit: unknown = message.partition;
     if (explicit !== undefined && explicit !== null) return explicit as number;
@@ -71,7 +77,23 @@ export const DefaultPartitioner: ICustomPartitioner = () => {
     counters.set(topic, next);
     return partitionMetadata[toPositive(next) % numPartitions]!.partitionId;
   };
+}
+
+/** kafkajs' DefaultPartitioner (Java-compatible murmur2): see defaultChooser. */
+export const DefaultPartitioner: ICustomPartitioner = () => {
+  const choose = defaultChooser();
+  return ({ topic, partitionMetadata, message }: PartitionerArgs): number => choose(topic, partitionMetadata, message);
 };
+
+/**
+ * The chooser of a producer configured with `createPartitioner`: the default rules called directly, or the
+ * custom partitioner called with kafkajs' arguments object, as kafkajs calls it.
+ */
+export function partitionChooser(createPartitioner: ICustomPartitioner | undefined): PartitionChooser {
+  if (createPartitioner === undefined || createPartitioner === DefaultPartitioner) return defaultChooser();
+  const partitioner = createPartitioner();
+  return (topic, partitionMetadata, message) => partitioner({ topic, partitionMetadata, message });
+}
 
 /** kafkajs' partitioner registry. LegacyPartitioner (kafkajs 1.x hashing) is not provided. */
 export const Partitioners = {

@@ -11,10 +11,10 @@ import { COMPRESSION_TYPES, type CompressionType } from '../format/compression.t
 import { RECORD_BATCH_OVERHEAD, type RecordInput } from '../format/record-batch.ts';
 import type { AppendResult, Engine, TopicInfo } from '../storage/engine.ts';
 import { topicConfig } from '../storage/topic-rules.ts';
-import { toBytes, toRecordInput } from './messages.ts';
+import { toRecordInput } from './messages.ts';
 import type { InstrumentationEvent } from './consumer-types.ts';
-import { DefaultPartitioner, partitionMetadataOf } from './partitioner.ts';
-import type { ICustomPartitioner, Message, PartitionMetadata, PartitionerArgs, ProducerBatch, ProducerRecord, RecordMetadata, RetryOptions, TopicMessages } from './types.ts';
+import { partitionChooser, partitionMetadataOf, type PartitionChooser } from './partitioner.ts';
+import type { ICustomPartitioner, Message, PartitionMetadata, ProducerBatch, ProducerRecord, RecordMetadata, RetryOptions, TopicMessages } from './types.ts';
 
 export interface ProducerConfig {
   /** A kafkajs-style partitioner factory; default: Java-compatible DefaultPartitioner. */
@@ -48,6 +48,12 @@ interface Identity {
 interface Stamp {
   readonly identity: Identity;
   readonly baseSequence: number;
+}
+
+/** The records a send puts in one partition, and the sum of their recordBytes. */
+interface PartitionRecords {
+  readonly records: RecordInput[];
+  bytes: number;
 }
 
 interface PartitionWrite {
@@ -96,14 +102,22 @@ function compressionOf(value: unknown): CompressionType {
   return codec;
 }
 
+/** Upper bound of the bytes a record takes in a batch. */
 function recordBytes(record: RecordInput): number {
-  let size = RECORD_FRAMING_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  for (const h of record.headers ?? []) size += HEADER_FRAMING_BYTES + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
-  return size;
+  const size = RECORD_FRAMING_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  const headers = record.headers;
+  if (headers === undefined) return size;
+  let headerBytes = 0;
+  for (const h of headers) headerBytes += HEADER_FRAMING_BYTES + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
+  return size + headerBytes;
 }
 
-/** Splits a partition's records into batches that stay under `limit` bytes (a lone larger record is its own batch). */
-function chunk(records: RecordInput[], limit: number): RecordInput[][] {
+/**
+ * Splits a partition's records into batches that stay under `limit` bytes (a lone larger record is its own
+ * batch); `bytes` is the sum of their recordBytes, so records that fit together are not measured again.
+ */
+function chunk(records: RecordInput[], bytes: number, limit: number): RecordInput[][] {
+  if (RECORD_BATCH_OVERHEAD + bytes <= limit) return [records];
   const chunks: RecordInput[][] = [];
   let current: RecordInput[] = [];
   let size = RECORD_BATCH_OVERHEAD;
@@ -134,8 +148,9 @@ function mergeTopics(topicMessages: readonly TopicMessages[]): TopicMessages[] {
       }
     }
     const list = merged.get(topic);
-    if (list === undefined) merged.set(topic, [...tm.messages]);
-    else list.push(...tm.messages);
+    // A topic's first entry is used as it is; a copy is made only when a second entry joins it.
+    if (list === undefined) merged.set(topic, tm.messages);
+    else merged.set(topic, [...list, ...tm.messages]);
   }
   return [...merged].map(([topic, messages]) => ({ topic, messages }));
 }
@@ -145,7 +160,7 @@ export class Producer {
   readonly #emitter = new EventEmitter();
   readonly #engine: Engine;
   readonly #numPartitions: number;
-  readonly #partitioner: (args: PartitionerArgs) => number;
+  readonly #choosePartition: PartitionChooser;
   readonly #idempotent: boolean;
   readonly #allowAutoTopicCreation: boolean;
   readonly #retry: RetryOptions;
@@ -164,7 +179,7 @@ export class Producer {
   constructor(engine: Engine, config: ProducerConfig = {}, numPartitions = 1) {
     this.#engine = engine;
     this.#numPartitions = numPartitions;
-    this.#partitioner = (config.createPartitioner ?? DefaultPartitioner)();
+    this.#choosePartition = partitionChooser(config.createPartitioner);
     this.#idempotent = config.idempotent === true;
     this.#allowAutoTopicCreation = config.allowAutoTopicCreation ?? true;
     this.#retry = config.retry ?? {};
@@ -223,33 +238,42 @@ export class Producer {
     const now = Date.now();
 
     // Resolve every topic and partition (creating topics if allowed) before anything is written.
-    const plans: { topic: string; byPartition: Map<number, RecordInput[]>; limit: number }[] = [];
+    const plans: { topic: string; byPartition: PartitionRecords[]; limit: number }[] = [];
     for (const { topic, messages } of topics) {
       const info = await this.#topic(topic);
-      const partitionMetadata = this.#partitionMetadata(topic, info.partitions);
-      const byPartition = new Map<number, RecordInput[]>();
-      for (const message of messages) {
-        const key = toBytes(message.key, 'key');
-        const partition = this.#partitioner({ topic, partitionMetadata, message });
-        if (!Number.isInteger(partition) || partition < 0 || partition >= info.partitions) {
-          throw new OnelogError('UNKNOWN_TOPIC_OR_PARTITION', `Topic ${topic} has partitions 0 to ${info.partitions - 1}; a message was sent to partition ${String(partition)}.`, { topic, partition });
+      const partitions = info.partitions;
+      const partitionMetadata = this.#partitionMetadata(topic, partitions);
+      // Indexed by partition, so the writes come out in partition order.
+      const byPartition: PartitionRecords[] = [];
+      // Runs of messages to one partition (a whole send, often) look their partition up once.
+      let lastPartition = -1;
+      let target: PartitionRecords | undefined;
+      for (let i = 0; i < messages.length; i++) {
+        const message = messages[i]!;
+        // Converting first checks the key, value, headers and timestamp before any partitioner sees them.
+        const input = toRecordInput(message, now);
+        const partition = this.#choosePartition(topic, partitionMetadata, message);
+        if (partition !== lastPartition || target === undefined) {
+          if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
+            throw new OnelogError('UNKNOWN_TOPIC_OR_PARTITION', `Topic ${topic} has partitions 0 to ${partitions - 1}; a message was sent to partition ${String(partition)}.`, { topic, partition });
+          }
+          target = byPartition[partition] ??= { records: [], bytes: 0 };
+          lastPartition = partition;
         }
-        const list = byPartition.get(partition);
-        const input = toRecordInput(message, key, now);
-        if (list === undefined) byPartition.set(partition, [input]);
-        else list.push(input);
+        target.records.push(input);
+        target.bytes += recordBytes(input);
       }
-      plans.push({ topic, byPartition: new Map([...byPartition].sort((a, b) => a[0] - b[0])), limit: Math.min(Number(topicConfig(info.configs, 'max.message.bytes')), this.#extent()) });
+      plans.push({ topic, byPartition, limit: Math.min(Number(topicConfig(info.configs, 'max.message.bytes')), this.#extent()) });
     }
     const identity = this.#idempotent ? await this.#currentIdentity() : null;
 
     // From here to the end of the loop nothing awaits: sequences are taken in the order the engine queues.
     const writes: PartitionWrite[] = [];
     for (const { topic, byPartition, limit } of plans) {
-      for (const [partition, records] of byPartition) {
-        const appends = chunk(records, limit).map((c) => this.#append(topic, partition, c, compression, identity === null ? null : this.#stamp(identity, topic, partition, c.length)));
+      byPartition.forEach(({ records, bytes }, partition) => {
+        const appends = chunk(records, bytes, limit).map((c) => this.#append(topic, partition, c, compression, identity === null ? null : this.#stamp(identity, topic, partition, c.length)));
         writes.push({ topic, partition, appends });
-      }
+      });
     }
 
     if (acks === 0) {

@@ -397,9 +397,11 @@ function readBytes(data: Buffer, cursor: VarintCursor, what: string): Buffer | n
   return data.subarray(start, start + length);
 }
 
-function readHeaders(data: Buffer, cursor: VarintCursor): RecordHeader[] {
+/** A record's headers, or null when it has none (most records), so that case allocates nothing. */
+function readHeaders(data: Buffer, cursor: VarintCursor): RecordHeader[] | null {
   const count = readVarint(data, cursor);
   if (count < 0) throw corrupt(cursor.origin, `negative header count ${count}`);
+  if (count === 0) return null;
   const headers: RecordHeader[] = [];
   for (let i = 0; i < count; i++) {
     const keyLength = readVarint(data, cursor);
@@ -413,28 +415,39 @@ function readHeaders(data: Buffer, cursor: VarintCursor): RecordHeader[] {
 }
 
 /**
+ * What decodeRecordsInto hands each record to, as arguments rather than an object, so that a reader
+ * building its own shape (the client's KafkaMessage) makes one object per record, not two.
+ */
+export interface RecordVisitor {
+  /** One record, in batch order; `headers` is null when the record has none. */
+  record(offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[] | null, attributes: number): void;
+}
+
+/** A batch checked and opened for decoding: its header and where its (decompressed) records lie in `data`. */
+interface OpenBatch {
+  readonly header: BatchHeader;
+  readonly data: Buffer;
+  readonly start: number;
+  readonly stop: number;
+}
+
+/** Reads the header of the batch at `position`, verifies its CRC and decompresses its records. */
+function openBatch(buf: Uint8Array, position: number): OpenBatch {
+  const header = readBatchHeader(buf, position);
+  const end = batchEnd(buf, position, header.batchLength);
+  if (!storedCrcMatches(buf, position, end)) throw corrupt(position, 'CRC mismatch');
+  if (header.compression === 'none') return { header, data: asBuffer(buf), start: position + RECORDS_OFFSET, stop: end };
+  const data = decompress(header.compression, buf.subarray(position + RECORDS_OFFSET, end), position);
+  return { header, data, start: 0, stop: data.length };
+}
+
+/**
  * Verifies the CRC of the batch at `position`, decompresses it and decodes its records. Keys, values and
  * header values are views into `buf` when the batch is uncompressed. Any inconsistency between the record
  * count, the record lengths and the bytes present is CORRUPT_BATCH.
  */
 export function decodeRecords(buf: Uint8Array, position = 0): DecodedRecord[] {
-  const header = readBatchHeader(buf, position);
-  const end = batchEnd(buf, position, header.batchLength);
-  if (!storedCrcMatches(buf, position, end)) throw corrupt(position, 'CRC mismatch');
-
-  let data: Buffer;
-  let start: number;
-  let stop: number;
-  if (header.compression === 'none') {
-    data = asBuffer(buf);
-    start = position + RECORDS_OFFSET;
-    stop = end;
-  } else {
-    data = decompress(header.compression, buf.subarray(position + RECORDS_OFFSET, end), position);
-    start = 0;
-    stop = data.length;
-  }
-
+  const { header, data, start, stop } = openBatch(buf, position);
   const baseOffset = header.baseOffset;
   const baseTimestamp = header.baseTimestamp;
   const logAppendTime = header.timestampType === 'log-append';
@@ -456,7 +469,7 @@ export function decodeRecords(buf: Uint8Array, position = 0): DecodedRecord[] {
     if (offsetDelta < 0 || offsetDelta > lastOffsetDelta) throw corrupt(position, `record ${i} has offset delta ${offsetDelta}`);
     const key = readBytes(data, cursor, 'key');
     const value = readBytes(data, cursor, 'value');
-    const headers = readHeaders(data, cursor);
+    const headers = readHeaders(data, cursor) ?? [];
     if (cursor.pos !== recordEnd) throw corrupt(position, `record ${i} declares ${length} bytes but holds ${cursor.pos - bodyStart}`);
     const timestamp = logAppendTime ? header.maxTimestamp : baseTimestamp + timestampDelta;
     if (!Number.isSafeInteger(timestamp)) throw corrupt(position, `record ${i} timestamp is outside the safe integer range`);
@@ -464,6 +477,51 @@ export function decodeRecords(buf: Uint8Array, position = 0): DecodedRecord[] {
   }
   if (cursor.pos !== stop) throw corrupt(position, `${stop - cursor.pos} bytes follow the last of ${count} records`);
   return records;
+}
+
+/**
+ * What decodeRecordsInto hands each record to, as arguments rather than an object, so that a reader
+ * building its own shape (the client's KafkaMessage) makes one object per record, not two.
+ */
+export interface RecordVisitor {
+  /** One record, in batch order; `headers` is null when the record has none. */
+  record(offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[] | null, attributes: number): void;
+}
+
+/**
+ * decodeRecords, handing each record to `visitor` instead of collecting DecodedRecords: the same checks,
+ * and a damaged record is reported (CORRUPT_BATCH) after the records before it were handed over. The loop
+ * is decodeRecords' own, repeated rather than shared, so that decodeRecords pays no call per record.
+ */
+export function decodeRecordsInto(buf: Uint8Array, position: number, visitor: RecordVisitor): void {
+  const { header, data, start, stop } = openBatch(buf, position);
+  const baseOffset = header.baseOffset;
+  const baseTimestamp = header.baseTimestamp;
+  const logAppendTime = header.timestampType === 'log-append';
+  const lastOffsetDelta = header.lastOffsetDelta;
+  const count = header.recordCount;
+  const cursor: VarintCursor = { pos: start, end: stop, origin: position };
+  for (let i = 0; i < count; i++) {
+    cursor.end = stop;
+    const length = readVarint(data, cursor);
+    const bodyStart = cursor.pos;
+    if (length < 1 || length > stop - bodyStart) throw corrupt(position, `record ${i} has length ${length}`);
+    const recordEnd = bodyStart + length;
+    cursor.end = recordEnd;
+    const attributes = data[bodyStart]!;
+    cursor.pos = bodyStart + 1;
+    const timestampDelta = readVarlong(data, cursor);
+    const offsetDelta = readVarint(data, cursor);
+    if (offsetDelta < 0 || offsetDelta > lastOffsetDelta) throw corrupt(position, `record ${i} has offset delta ${offsetDelta}`);
+    const key = readBytes(data, cursor, 'key');
+    const value = readBytes(data, cursor, 'value');
+    const headers = readHeaders(data, cursor);
+    if (cursor.pos !== recordEnd) throw corrupt(position, `record ${i} declares ${length} bytes but holds ${cursor.pos - bodyStart}`);
+    const timestamp = logAppendTime ? header.maxTimestamp : baseTimestamp + timestampDelta;
+    if (!Number.isSafeInteger(timestamp)) throw corrupt(position, `record ${i} timestamp is outside the safe integer range`);
+    visitor.record(baseOffset + offsetDelta, timestamp, key, value, headers, attributes);
+  }
+  if (cursor.pos !== stop) throw corrupt(position, `${stop - cursor.pos} bytes follow the last of ${count} records`);
 }
 
 // ---- in-place edits ----

@@ -10,6 +10,7 @@ import type { RequestHeader } from '../protocol/generated/headers.ts';
 import type { Reader } from '../protocol/reader.ts';
 import type { Writer } from '../protocol/writer.ts';
 import type { Engine } from '../storage/engine.ts';
+import type { SaslSession } from './auth/sasl-session.ts';
 
 /** The single node every partition is led by. */
 export const NODE_ID = 0;
@@ -40,6 +41,8 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   /** The peer's address as the connection saw it (for group member descriptions). */
   readonly clientHost: string;
+  /** The connection's SASL state on a listener with SASL, else null (SaslHandshake/SaslAuthenticate use it). */
+  readonly sasl: SaslSession | null;
 }
 
 export interface ServedApi {

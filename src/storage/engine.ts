@@ -21,6 +21,11 @@
 //      checkpointed tail, accepts batches whose offsets continue exactly and whose CRC matches, crossing
 //      into the partition's next extent only where an extent ended cleanly, cuts at the first batch that
 //      fails, and zeroes everything after the cut.
+//  I7. Retention and DeleteRecords free only whole extents at the head of a partition's log, never its last
+//      one, nor one holding the durable end a checkpoint records (an fdatasync first moves that end on):
+//      the checkpoint's tail lies in a kept extent and logStartOffset (the first kept extent's first
+//      offset, or higher) never passes the checkpointed nextOffset. Freeing is a metadata checkpoint, so a
+//      crash leaves the old or the new extent map, never a leaked extent (free + owned = extentCount).
 
 import { randomUUID } from 'node:crypto';
 import { OnelogError } from '../errors.ts';
@@ -90,6 +95,11 @@ export interface EngineOptions {
   readonly pollIntervalMs?: number;
   /** Database-wide topic config defaults, overriding Kafka's. */
   readonly topicDefaults?: Readonly<Record<string, string>>;
+  /**
+   * How often a handle open for writing looks for extents that retention can free (ms, default 300000, as
+   * Kafka's log.retention.check.interval.ms); retention also runs after every extent a partition fills.
+   */
+  readonly retentionCheckIntervalMs?: number;
   readonly fileSystem?: FileSystem;
   readonly clock?: () => number;
 }
@@ -148,6 +158,44 @@ export interface GroupOffset extends GroupOffsetMeta {
   readonly partition: number;
 }
 
+/** What retention freed in one partition, and where its log starts now. */
+export interface PartitionRetention {
+  readonly topic: string;
+  readonly partition: number;
+  readonly freedExtents: number;
+  readonly logStartOffset: number;
+}
+
+/** What `Engine.runRetention()` freed: extents in all, and per partition that lost any. */
+export interface RetentionResult {
+  readonly freedExtents: number;
+  readonly partitions: readonly PartitionRetention[];
+}
+
+/** One bounded retention step; `more` when it stopped at its extent budget with work left. */
+interface RetentionStep {
+  readonly partitions: PartitionRetention[];
+  readonly more: boolean;
+}
+
+/** One partition's place in the file, as `Engine.layout()` reports it for inspection tools. */
+export interface PartitionLayout {
+  readonly topic: string;
+  readonly partition: number;
+  readonly logStartOffset: number;
+  /** Committed end: the highWatermark and the file position just past the last committed batch. */
+  readonly nextOffset: number;
+  readonly tailPosition: number;
+  readonly extents: readonly ExtentEntry[];
+}
+
+/** The file's geometry and every partition's extents (read-only; for `onelog verify` and `onelog dump`). */
+export interface DatabaseLayout {
+  readonly dataStart: number;
+  readonly extentSize: number;
+  readonly partitions: readonly PartitionLayout[];
+}
+
 interface PartitionState {
   readonly topic: string;
   readonly partition: number;
@@ -203,6 +251,9 @@ interface Pending {
 }
 
 const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 300_000;
+/** A retention step frees at most this many extents: one checkpoint, well under 50 ms under the lock. */
+const RETENTION_STEP_EXTENTS = 64;
 
 function noop(): void {
   // Settling a durability mark needs no action.
@@ -268,6 +319,10 @@ export class Engine {
   #closed = false;
   #closing: Promise<void> | null = null;
 
+  // Retention: the timer of a handle open for writing, and whether a step is queued.
+  #retentionTimer: NodeJS.Timeout | null = null;
+  #retentionQueued = false;
+
   // Follow-reads.
   #waiters = new Set<() => void>();
   #pollTimer: NodeJS.Timeout | null = null;
@@ -291,6 +346,10 @@ export class Engine {
     if (!['always', 'batch', 'none'].includes(sync)) {
       throw new OnelogError('INVALID_ARGUMENT', `sync must be 'always', 'batch' or 'none', got ${JSON.stringify(sync)}.`);
     }
+    const interval = options.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_INTERVAL_MS;
+    if (!Number.isSafeInteger(interval) || interval < 1) {
+      throw new OnelogError('INVALID_ARGUMENT', `retentionCheckIntervalMs must be a positive integer (ms), got ${String(interval)}.`);
+    }
     let file: StorageFile;
     try {
       file = fsys.open(path, { readOnly: options.readOnly ?? false });
@@ -305,6 +364,7 @@ export class Engine {
       const header = decodeFileHeader(headerBytes, path);
       const engine = new Engine(path, file, header, options);
       await engine.#start();
+      if (options.readOnly !== true) engine.#startRetentionTimer(interval);
       return engine;
     } catch (err) {
       try {
@@ -482,11 +542,14 @@ export class Engine {
   }
 
   /**
-   * Takes an extent: a free one (lowest first) or a new one at the end of the file. For a partition's data
+   * Takes an extent: a free one (lowest first; one whose freeing checkpoint is not durable yet after an
+   * fdatasync), or only when there is none a new one at the end of the file. For a partition's data
    * a reused extent is zeroed and the zeros made durable before any checkpoint can name it (invariant I3);
    * extents past the logical end were zeroed by recovery and never written since.
    */
   #takeExtent(forData: boolean): number {
+    // Space reuse before growth: extents freed by a checkpoint not yet durable become reusable by a sync.
+    if (this.#freeExtents.length === 0 && this.#freedAwaitingSync.length > 0) this.#syncNow();
     const free = this.#freeExtents.shift();
     if (free === undefined) return this.#extentCount++;
     if (forData) {
@@ -831,6 +894,7 @@ export class Engine {
     this.#pending = [];
     if (this.#syncTimer !== null) clearTimeout(this.#syncTimer);
     this.#syncTimer = null;
+    this.#stopRetentionTimer();
     try {
       this.#lock.release();
     } catch {
@@ -1080,9 +1144,10 @@ export class Engine {
         position: ps.writeTailPosition,
       });
     }
-    if (last === undefined || ps.writeTailPosition + size > extentStart(this.#geometry, last[0]) + extentSize) {
-      this.#allocateExtent(ps);
-    }
+    // A new extent when the batch does not fit, or when the tail extent's data would pass segment.bytes.
+    const used = last === undefined ? 0 : ps.writeTailPosition - extentStart(this.#geometry, last[0]);
+    const sealTail = last === undefined || used + size > extentSize || (used > 0 && used + size > Number(topicConfig(topic.configs, 'segment.bytes')));
+    if (sealTail) this.#allocateExtent(ps);
     const baseOffset = ps.writeNextOffset;
     const lastOffset = baseOffset + header.lastOffsetDelta;
     setBaseOffset(batch, 0, baseOffset);
@@ -1103,6 +1168,8 @@ export class Engine {
     this.#bytesSinceCheckpoint += size;
     const result: AppendResult = { baseOffset, lastOffset, logAppendTime, logStartOffset: ps.logStartOffset };
     this.#pending.push({ partition: ps, nextOffset: ps.writeNextOffset, tailPosition: ps.writeTailPosition, settle: () => request.resolve(result), fail: request.reject });
+    // A partition just sealed an extent: the moment retention may have a whole extent to free.
+    if (sealTail) this.#scheduleRetention();
   }
 
   /** Invariant I3: a zeroed extent, recorded by a checkpoint written before any batch goes into it. */
@@ -1578,7 +1645,8 @@ export class Engine {
 
   /**
    * Advances a partition's logStartOffset to `offset` (-1: the highWatermark), as Kafka's DeleteRecords
-   * does; extents wholly below it are freed. Resolves with the new logStartOffset once durable.
+   * does; extents wholly below it are freed (one that holds the partition's durable end waits for a later
+   * retention step). Resolves with the new logStartOffset once durable.
    */
   async deleteRecords(topic: string, partition: number, offset: number): Promise<number> {
     this.#checkWritable();
@@ -1594,16 +1662,172 @@ export class Engine {
           });
         }
         if (target > ps.logStartOffset) {
+          // The checkpoint must not put logStartOffset past the end it records (invariant I7).
+          if (target > ps.durableNextOffset) this.#syncNow();
           ps.logStartOffset = target;
-          while (ps.extents.length > 1 && ps.extents[1]![1] <= target) {
-            this.#freedSinceCheckpoint.push(ps.extents.shift()![0]);
-          }
+          this.#freeLeadingExtents(ps, this.#extentsBelowLogStart(ps));
         }
         return ps.logStartOffset;
       },
       resolve: resolve as (v: unknown) => void,
       reject,
     }));
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Retention (invariant I7): whole sealed extents at the head of a partition's log are freed in bounded
+  // steps by the handle holding the writer lock, each step one metadata checkpoint.
+
+  /** Leading extents wholly below logStartOffset (their successor starts at or below it). */
+  #extentsBelowLogStart(ps: PartitionState): number {
+    let count = 0;
+    while (count + 1 < ps.extents.length && ps.extents[count + 1]![1] <= ps.logStartOffset) count++;
+    return count;
+  }
+
+  /**
+   * How many leading extents of a partition retention frees now: those wholly below logStartOffset, and for
+   * topics whose cleanup.policy includes `delete` the sealed ones (all but the last) whose newest timestamp
+   * is more than retention.ms before `now`, and the oldest sealed ones while the partition's size, less one
+   * extent, stays at or above retention.bytes. Size counts the space taken: extentSize per sealed extent
+   * plus the bytes written in the last one.
+   */
+  #retentionCount(ps: PartitionState, configs: Readonly<Record<string, string>>, now: number): number {
+    const sealed = ps.extents.length - 1;
+    if (sealed <= 0) return 0;
+    let count = this.#extentsBelowLogStart(ps);
+    if (!topicConfig(configs, 'cleanup.policy').split(',').includes('delete')) return count;
+    const retentionMs = Number(topicConfig(configs, 'retention.ms'));
+    if (retentionMs >= 0) {
+      let old = 0;
+      while (old < sealed && now - ps.extents[old]![2] > retentionMs) old++;
+      count = Math.max(count, old);
+    }
+    const retentionBytes = Number(topicConfig(configs, 'retention.bytes'));
+    if (retentionBytes >= 0) {
+      const { extentSize } = this.#geometry;
+      const tailUsed = Math.min(Math.max(ps.writeTailPosition - extentStart(this.#geometry, ps.extents[sealed]![0]), 0), extentSize);
+      const size = sealed * extentSize + tailUsed;
+      count = Math.max(count, Math.min(sealed, Math.floor((size - retentionBytes) / extentSize)));
+    }
+    return count;
+  }
+
+  /** True when the partition's durable end (what a checkpoint records) lies in one of its extents from `from` on. */
+  #keepsDurableTail(ps: PartitionState, from: number): boolean {
+    return ps.extents.slice(from).some(([index]) => positionInExtent(this.#geometry, index, ps.durableTailPosition));
+  }
+
+  /**
+   * Frees the first `count` extents of a partition (never its last) and moves logStartOffset to the first
+   * kept extent when that is higher. The extent holding the durable end must stay, since the next
+   * checkpoint records that end (invariant I7): when the written end is past it, an fdatasync moves the
+   * durable end up first; an extent still holding it is kept. Returns how many extents were freed.
+   */
+  #freeLeadingExtents(ps: PartitionState, wanted: number): number {
+    let count = Math.min(wanted, ps.extents.length - 1);
+    if (count <= 0) return 0;
+    if (!this.#keepsDurableTail(ps, count)) this.#syncNow();
+    while (count > 0 && !this.#keepsDurableTail(ps, count)) count--;
+    for (const [index] of ps.extents.splice(0, count)) this.#freedSinceCheckpoint.push(index);
+    if (count > 0) ps.logStartOffset = Math.max(ps.logStartOffset, ps.extents[0]![1]);
+    return count;
+  }
+
+  /** One bounded step, under the writer lock: frees at most RETENTION_STEP_EXTENTS extents. */
+  #retentionStep(): RetentionStep {
+    const now = this.#clock();
+    const partitions: PartitionRetention[] = [];
+    let budget = RETENTION_STEP_EXTENTS;
+    let more = false;
+    for (const topic of this.#topics.values()) {
+      for (const ps of topic.partitions) {
+        const wanted = this.#retentionCount(ps, topic.configs, now);
+        if (wanted === 0) continue;
+        if (budget === 0 || wanted > budget) more = true;
+        const freed = this.#freeLeadingExtents(ps, Math.min(wanted, budget));
+        budget -= freed;
+        if (freed > 0) partitions.push({ topic: ps.topic, partition: ps.partition, freedExtents: freed, logStartOffset: ps.logStartOffset });
+      }
+    }
+    return { partitions, more };
+  }
+
+  #retentionWanted(): boolean {
+    const now = this.#clock();
+    for (const topic of this.#topics.values()) {
+      if (topic.partitions.some((ps) => this.#retentionCount(ps, topic.configs, now) > 0)) return true;
+    }
+    return false;
+  }
+
+  /** Queues a retention step when this handle's view shows work and none is queued yet; it runs between appends. */
+  #scheduleRetention(): void {
+    if (this.#retentionQueued || this.#failure !== null || this.#closed || this.#closing !== null || !this.#retentionWanted()) return;
+    this.#retentionQueued = true;
+    this.#enqueue<RetentionStep>((resolve, reject) => ({
+      kind: 'meta',
+      apply: () => {
+        this.#retentionQueued = false;
+        return this.#retentionStep();
+      },
+      resolve: resolve as (v: unknown) => void,
+      reject,
+    })).then(
+      (step) => {
+        // Work left beyond the step's budget: queue the next step behind the appends waiting now.
+        if (step.more) setImmediate(() => this.#scheduleRetention());
+      },
+      () => {
+        // Failed before it ran (the lock was busy, or the database failed): the timer or the next filled
+        // extent tries again; a failed database reports its failure to every caller.
+        this.#retentionQueued = false;
+      },
+    );
+  }
+
+  #startRetentionTimer(intervalMs: number): void {
+    this.#retentionTimer = setInterval(() => {
+      try {
+        this.#refresh();
+        this.#scheduleRetention();
+      } catch {
+        // A damaged or failed file: the next call on this handle reports it.
+      }
+    }, intervalMs);
+    this.#retentionTimer.unref();
+  }
+
+  #stopRetentionTimer(): void {
+    if (this.#retentionTimer !== null) clearInterval(this.#retentionTimer);
+    this.#retentionTimer = null;
+  }
+
+  /**
+   * Runs retention now, in bounded steps (appends queued meanwhile go between them), until nothing more can
+   * be freed; resolves once the last step is durable. Retention also runs on its own in a handle open for
+   * writing: after each extent a partition fills, and every retentionCheckIntervalMs.
+   */
+  async runRetention(): Promise<RetentionResult> {
+    this.#checkWritable();
+    const freed = new Map<string, PartitionRetention>();
+    let total = 0;
+    for (;;) {
+      const step = await this.#enqueue<RetentionStep>((resolve, reject) => ({
+        kind: 'meta',
+        apply: () => this.#retentionStep(),
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      }));
+      for (const p of step.partitions) {
+        const key = `${p.topic}\u0000${String(p.partition)}`;
+        const before = freed.get(key)?.freedExtents ?? 0;
+        freed.set(key, { ...p, freedExtents: before + p.freedExtents });
+        total += p.freedExtents;
+      }
+      if (!step.more) break;
+    }
+    return { freedExtents: total, partitions: [...freed.values()] };
   }
 
   fetchOffsets(groupId: string): GroupOffset[] {
@@ -1720,11 +1944,44 @@ export class Engine {
     return {
       extentSize: this.#geometry.extentSize,
       extentCount: this.#extentCount,
-      freeExtents: this.#freeExtents.length + this.#freedSinceCheckpoint.length,
+      // Every extent the next checkpoint lists as free, reusable now or once that checkpoint is durable.
+      freeExtents: this.#freeExtents.length + this.#freedAwaitingSync.length + this.#freedSinceCheckpoint.length,
       fileSize: this.#file.size(),
       databaseId: this.#header.databaseId,
       formatVersion: this.#header.formatVersion,
     };
+  }
+
+  /** The committed layout of every partition: its extent chain and tail, in topic and partition order. */
+  layout(): DatabaseLayout {
+    this.#checkUsable();
+    this.#refresh();
+    const partitions: PartitionLayout[] = [];
+    for (const t of [...this.#topics.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+      for (const ps of t.partitions) {
+        partitions.push({
+          topic: ps.topic,
+          partition: ps.partition,
+          logStartOffset: ps.logStartOffset,
+          nextOffset: ps.nextOffset,
+          tailPosition: ps.tailPosition,
+          extents: ps.extents.map((e): ExtentEntry => [e[0], e[1], e[2]]),
+        });
+      }
+    }
+    return {
+      dataStart: this.#geometry.dataStart,
+      extentSize: this.#geometry.extentSize,
+      partitions,
+    };
+  }
+
+  /** `length` bytes of the file at `position`, as stored (zeros past its end); never writes. */
+  readRaw(position: number, length: number): Buffer {
+    this.#checkUsable();
+    const buf = Buffer.alloc(length);
+    this.#file.read(buf, 0, length, position);
+    return buf;
   }
 
   /** Waits for queued writes, takes a final checkpoint and closes the file. */
@@ -1742,6 +1999,7 @@ export class Engine {
         }
       }
       this.#closed = true;
+      this.#stopRetentionTimer();
       if (this.#syncTimer !== null) clearTimeout(this.#syncTimer);
       this.#waiters.forEach((w) => w());
       this.#updatePolling();

@@ -194,7 +194,8 @@ async function runWorker(job: Job): Promise<void> {
 
 async function buildDatabase(file: string): Promise<void> {
   const rng = new Prng(2024);
-  const db = await Engine.open(file, { extentSize: EXTENT_SIZE });
+  // The records carry 2026 timestamps: infinite retention keeps them all.
+  const db = await Engine.open(file, { extentSize: EXTENT_SIZE, topicDefaults: { 'retention.ms': '-1' } });
   await db.createTopic('orders', { partitions: 3 });
   await db.createTopic('events', { partitions: 2, configs: { 'compression.type': 'gzip' } });
   await db.createTopic('logs', { configs: { 'compression.type': 'snappy' } });

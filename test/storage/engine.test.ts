@@ -71,7 +71,8 @@ test('topics: create, list, describe, delete, with Kafka naming rules', async ()
 });
 
 test('append and read: offsets, whole batches, byte budget, exact record contents', async () => {
-  const db = await Engine.open(tempFile(), { extentSize: 64 * 1024 });
+  // The records carry 2023 timestamps: infinite retention keeps them.
+  const db = await Engine.open(tempFile(), { extentSize: 64 * 1024, topicDefaults: { 'retention.ms': '-1' } });
   try {
     await db.createTopic('t', { partitions: 2 });
     const all: RecordInput[] = [];
@@ -380,7 +381,7 @@ test('documents: atomic read-modify-write of named JSON, shared between handles 
 test('deleteRecords advances logStartOffset, frees extents below it, and is kept across reopen', async () => {
   const file = tempFile();
   let db = await Engine.open(file, { extentSize: 64 * 1024 });
-  await db.createTopic('t');
+  await db.createTopic('t', { configs: { 'retention.ms': '-1' } });
   for (let i = 0; i < 60; i++) await db.append('t', 0, [{ key: null, value: Buffer.alloc(5000, i), timestamp: 1000 + i }]);
   const before = db.stats();
   assert.equal(await db.deleteRecords('t', 0, 40), 40);

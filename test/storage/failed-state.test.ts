@@ -14,7 +14,7 @@ const PATH = '/sim/failed-state.onelog';
 const EXTENT_SIZE = 64 * 1024;
 
 function options(sim: SimFileSystem): EngineOptions {
-  return { fileSystem: sim, sync: 'batch', extentSize: EXTENT_SIZE, groupCommitWindowMs: 0, topicDefaults: { 'max.message.bytes': String(EXTENT_SIZE) } };
+  return { fileSystem: sim, sync: 'batch', extentSize: EXTENT_SIZE, groupCommitWindowMs: 0, topicDefaults: { 'max.message.bytes': String(EXTENT_SIZE), 'retention.ms': '-1' } };
 }
 
 function isFailed(err: unknown): boolean {

@@ -30,6 +30,9 @@ import { offsetCommitHandler } from './offset-commit.ts';
 import { offsetDeleteHandler } from './offset-delete.ts';
 import { offsetFetchHandler } from './offset-fetch.ts';
 import { syncGroupHandler } from './sync-group.ts';
+// auth handler imports
+import { saslAuthenticateHandler } from './sasl-authenticate.ts';
+import { saslHandshakeHandler } from './sasl-handshake.ts';
 
 export const HANDLERS: readonly Handler[] = [
   apiVersionsHandler,
@@ -61,4 +64,7 @@ export const HANDLERS: readonly Handler[] = [
   listGroupsHandler,
   deleteGroupsHandler,
   offsetDeleteHandler,
+  // auth handlers
+  saslHandshakeHandler,
+  saslAuthenticateHandler,
 ];

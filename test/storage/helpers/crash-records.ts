@@ -13,7 +13,12 @@ export const PARENT_PRODUCER = CRASH_PRODUCERS;
 /** Small extents make the crashes land on extent allocations and checkpoints too. */
 export const CRASH_EXTENT_SIZE = 64 * 1024;
 export const CRASH_ENGINE_OPTIONS: EngineOptions = { sync: 'batch', busyTimeoutMs: 10_000, extentSize: CRASH_EXTENT_SIZE };
-export const CRASH_TOPIC_CONFIGS: Readonly<Record<string, string>> = { 'max.message.bytes': String(CRASH_EXTENT_SIZE) };
+/** The batches carry 2026 timestamps: infinite retention.ms keeps the default 7 days from deleting them. */
+export const CRASH_TOPIC_CONFIGS: Readonly<Record<string, string>> = { 'max.message.bytes': String(CRASH_EXTENT_SIZE), 'retention.ms': '-1' };
+/** Extents a partition keeps under RETENTION_TOPIC_CONFIGS. */
+export const RETENTION_EXTENTS = 4;
+/** For the retention crash test: size-based retention, so that extents are freed and reused all the time. */
+export const RETENTION_TOPIC_CONFIGS: Readonly<Record<string, string>> = { ...CRASH_TOPIC_CONFIGS, 'retention.bytes': String(RETENTION_EXTENTS * CRASH_EXTENT_SIZE) };
 /** The first record of every batch carries this header, naming the batch's (run, producer, sequence). */
 export const ID_HEADER = 'crash-id';
 
