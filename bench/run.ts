@@ -8,9 +8,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { apiRun, fdatasyncLatency, sendLatency, type ApiShape, type LatencyResult } from './api-bench.ts';
+import { cliRun } from './cli-bench.ts';
 import { onelogRun, type ProduceShape } from './onelog-bench.ts';
 import { physicalWrite, type PhysicalMode } from './physical-bench.ts';
 import { sqliteRun, type SqliteSync } from './sqlite-bench.ts';
+import { wireRun, type WireClient } from './wire-bench.ts';
 import {
   KEY_BYTES,
   makePayload,
@@ -28,17 +30,20 @@ import {
 
 const USAGE = [
   'usage: npm run bench -- [--records N] [--runs N] [--latency-samples N] [--large-gb N] [--skip-large] [--only SECTIONS] [--json]',
-  '  --only SECTIONS  comma-separated sections to run (default: all): engine, api, latency, physical, sqlite, large.',
+  '  --only SECTIONS  comma-separated sections to run (default: all): engine, api, latency, physical, sqlite, large, wire, cli.',
   '                   api runs engine too, as its vs_engine ratios are to the engine figures of the same run.',
 ].join('\n');
 /** The parts of the run that --only can pick. */
-const SECTIONS = ['engine', 'api', 'latency', 'physical', 'sqlite', 'large'] as const;
+const SECTIONS = ['engine', 'api', 'latency', 'physical', 'sqlite', 'large', 'wire', 'cli'] as const;
 type Section = (typeof SECTIONS)[number];
 const PARTITION_COUNTS = [1, 8] as const;
 const RSS_TARGET_MB = 200;
 /** Targets of the client API, reported (not asserted): throughput vs the raw engine, send p50 vs fdatasync. */
 const API_THROUGHPUT_TARGET = 0.75;
 const LATENCY_P50_TARGET = 2;
+/** Targets of the wire path (kcat produce vs the embedded API) and of `onelog produce` (vs the API). */
+const WIRE_PRODUCE_TARGET = 0.5;
+const CLI_PRODUCE_TARGET = 0.5;
 
 interface Options {
   readonly records: number;
@@ -127,6 +132,23 @@ interface LatencyRow {
   readonly p99_us: number;
   /** p50 divided by the plain fdatasync's p50 (same run). */
   readonly vs_fdatasync_p50?: number;
+}
+
+/**
+ * A row of the wire and command-line benches: a client of `onelog serve` (kcat, kafkajs), `onelog produce`,
+ * or the embedded API they are compared with, producing or consuming the same records in the same run.
+ */
+interface ClientRow {
+  readonly bench: 'produce' | 'consume';
+  readonly system: 'onelog-wire' | 'onelog-cli' | 'onelog-api';
+  readonly client: WireClient | 'onelog produce';
+  readonly mode: 'batch';
+  readonly records: number;
+  readonly runs: number;
+  readonly msgs_per_s: number;
+  readonly mb_per_s: number;
+  /** msgs/s over the embedded API's figure for the same bench in the same section. */
+  readonly vs_api?: number;
 }
 
 /** Folds the runs of one measurement into a row: median rates, highest sampled RSS. */
@@ -238,6 +260,56 @@ async function runLatency(options: Options): Promise<LatencyRow[]> {
   const rows = [row('onelog-api', 'batch', await sendLatency(count, value)), row('onelog-api', 'batch/window=0', await sendLatency(count, value, 0))];
   for (const r of rows) progress(`onelog-api send-latency mode=${r.mode}: p50 ${r.p50_us.toFixed(0)} us, p99 ${r.p99_us.toFixed(0)} us`);
   return [physical, ...rows.map((r) => ({ ...r, vs_fdatasync_p50: r.p50_us / physical.p50_us }))];
+}
+
+/** Median msgs/s and MB/s of `samples` for `records` records of `recordBytes` payload bytes each. */
+function clientRates(samples: readonly Sample[], records: number, recordBytes: number): { msgs_per_s: number; mb_per_s: number } {
+  const seconds = median(samples.map((s) => s.seconds));
+  return { msgs_per_s: records / seconds, mb_per_s: (records * recordBytes) / 1_000_000 / seconds };
+}
+
+/** Each row with its ratio to the embedded API's row of the same bench. */
+function withApiRatios(rows: readonly ClientRow[]): ClientRow[] {
+  return rows.map((row) => {
+    const api = rows.find((r) => r.system === 'onelog-api' && r.bench === row.bench);
+    return api === undefined || row === api ? row : { ...row, vs_api: row.msgs_per_s / api.msgs_per_s };
+  });
+}
+
+/** kcat and kafkajs against `onelog serve` (acks=-1, sync batch), and the embedded API, on the same records. */
+async function runWire(options: Options): Promise<ClientRow[]> {
+  const runs: Awaited<ReturnType<typeof wireRun>>[] = [];
+  for (let run = 1; run <= options.runs; run++) {
+    const samples = await wireRun(options.records);
+    runs.push(samples);
+    progress(`wire run ${run}/${options.runs}: ${samples.map((s) => `${s.client} produce ${rateText([s.produce], options.records)}, consume ${rateText([s.consume], options.records)}`).join('; ')}`);
+  }
+  const rows: ClientRow[] = [];
+  for (const bench of ['produce', 'consume'] as const) {
+    for (const client of ['embedded', 'kcat', 'kafkajs'] satisfies WireClient[]) {
+      const samples = runs.map((r) => r.find((s) => s.client === client)![bench]);
+      const system = client === 'embedded' ? 'onelog-api' : 'onelog-wire';
+      rows.push({ bench, system, client, mode: 'batch', records: options.records, runs: options.runs, ...clientRates(samples, options.records, RECORD_BYTES) });
+    }
+  }
+  return withApiRatios(rows);
+}
+
+/** `onelog produce` fed the records as stdin lines, beside the embedded API producing the same values. */
+async function runCli(options: Options): Promise<ClientRow[]> {
+  const cli: Sample[] = [];
+  const api: Sample[] = [];
+  for (let run = 1; run <= options.runs; run++) {
+    const samples = await cliRun(options.records);
+    cli.push(samples.cli);
+    api.push(samples.api);
+    progress(`cli run ${run}/${options.runs}: onelog produce ${rateText([samples.cli], options.records)}; api ${rateText([samples.api], options.records)}`);
+  }
+  const shape = { bench: 'produce', mode: 'batch', records: options.records, runs: options.runs } as const;
+  return withApiRatios([
+    { ...shape, system: 'onelog-api', client: 'embedded', ...clientRates(api, options.records, VALUE_BYTES) },
+    { ...shape, system: 'onelog-cli', client: 'onelog produce', ...clientRates(cli, options.records, VALUE_BYTES) },
+  ]);
 }
 
 /** Adds to each API row its ratio to the raw engine's row of the same bench, mode and partitions. */
@@ -383,6 +455,10 @@ function rounded(row: TableRow): TableRow {
   return { ...row, ...common, vs_sqlite: optional(row.vs_sqlite, 3), vs_physical_fdatasync: optional(row.vs_physical_fdatasync, 3) };
 }
 
+function roundedClient(row: ClientRow): ClientRow {
+  return { ...row, msgs_per_s: Math.round(row.msgs_per_s), mb_per_s: to(row.mb_per_s, 1), vs_api: optional(row.vs_api, 3) };
+}
+
 /** Latency lines in whole microseconds, ratios to 3 digits. */
 function roundedLatency(row: LatencyRow): LatencyRow {
   return { ...row, p50_us: Math.round(row.p50_us), p99_us: Math.round(row.p99_us), vs_fdatasync_p50: optional(row.vs_fdatasync_p50, 3) };
@@ -412,6 +488,36 @@ function formatLatency(rows: readonly LatencyRow[]): string {
     '  fs.writeSync of 100 B + fs.fdatasyncSync on a temp file. "batch" opens the database with the default group-commit',
     `  window, "batch/window=0" with groupCommitWindowMs 0. Target: p50 <= ${LATENCY_P50_TARGET}x the fdatasync p50 (default window): ${verdict}.`,
   ].join('\n');
+}
+
+function verdict(value: number | undefined, target: number): string {
+  if (value === undefined) return 'not run';
+  return `${value >= target ? 'met' : 'NOT met'} (${ratio(value)})`;
+}
+
+function formatClients(rows: readonly ClientRow[]): string {
+  const header = ['system', 'client', 'bench', 'mode', 'msgs/s', 'MB/s', 'vs api'];
+  const cells = rows.map((r) => [r.system, r.client, r.bench, r.mode, integer(r.msgs_per_s), r.mb_per_s.toFixed(1), ratio(r.vs_api)]);
+  const kcatProduce = rows.find((r) => r.client === 'kcat' && r.bench === 'produce');
+  const cliProduce = rows.find((r) => r.system === 'onelog-cli');
+  const notes: string[] = [];
+  if (rows.some((r) => r.system === 'onelog-wire')) {
+    notes.push(
+      'onelog-wire: `onelog serve` in its own process (sync batch), 1-partition topics; kcat -P reads key<TAB>value lines',
+      '  (acks=-1, linger.ms=5, batch.num.messages=10000), kcat -C reads them back to the end; kafkajs sends 1000 messages per',
+      '  awaited send (acks=-1) and a kafkajs group consumer reads them (eachBatch). Records: 16-char keys, 100-char values.',
+      '  onelog-api (wire section): the embedded producer.send of the same 1000-message sends (sync batch) and a group consumer.',
+      `  Target: kcat produce >= ${WIRE_PRODUCE_TARGET.toFixed(2)}x the embedded produce: ${verdict(kcatProduce?.vs_api, WIRE_PRODUCE_TARGET)}.`,
+    );
+  }
+  if (cliProduce !== undefined) {
+    notes.push(
+      'onelog-cli: `onelog produce FILE TOPIC` in its own process, timed from spawn to exit (start-up included), fed the records',
+      '  as 100-char stdin lines (no key); onelog-api (cli section): producer.send of the same values in awaited sends of 1000.',
+      `  Target: >= ${CLI_PRODUCE_TARGET.toFixed(2)}x the library's produce: ${verdict(cliProduce.vs_api, CLI_PRODUCE_TARGET)}.`,
+    );
+  }
+  return [...aligned(header, cells, 4), '', ...notes].join('\n');
 }
 
 function formatTable(rows: readonly TableRow[], options: Options, baselineRssMb: number): string {
@@ -482,6 +588,7 @@ async function main(): Promise<void> {
   const physical = sections.has('physical') ? await runPhysical(options, prepared) : [];
   const sqlite = sections.has('sqlite') ? await runSqlite(options, prepared) : none;
   const large = options.skipLarge || !sections.has('large') ? [] : await runLarge(options.largeGb);
+  const clients = [...(sections.has('wire') ? await runWire(options) : []), ...(sections.has('cli') ? await runCli(options) : [])];
   const rows = withRatios([...onelog.produce, ...physical, ...sqlite.produce, ...onelog.consume, ...sqlite.consume, ...large]);
   const apiProduce = withEngineRatios(api.produce, rows);
   const apiConsume = withEngineRatios(api.consume, rows);
@@ -494,8 +601,13 @@ async function main(): Promise<void> {
     for (const row of rows) console.log(JSON.stringify(rounded(row)));
     for (const row of [...apiProduce, ...apiConsume]) console.log(JSON.stringify(rounded(row)));
     for (const row of latency) console.log(JSON.stringify(roundedLatency(row)));
+    for (const row of clients) console.log(JSON.stringify(roundedClient(row)));
   } else {
-    const parts = [table.length === 0 ? [] : [formatTable(table, options, baselineRssMb)], latency.length === 0 ? [] : [formatLatency(latency)]].flat();
+    const parts = [
+      table.length === 0 ? [] : [formatTable(table, options, baselineRssMb)],
+      latency.length === 0 ? [] : [formatLatency(latency)],
+      clients.length === 0 ? [] : [formatClients(clients)],
+    ].flat();
     console.log(parts.join('\n\n'));
   }
 }
