@@ -79,7 +79,8 @@ export async function onelogRun(
     const writer = await Engine.open(file, { sync: shape.sync, create: true });
     let produced: Sample;
     try {
-      await writer.createTopic(TOPIC, { partitions: shape.partitions });
+      // The records carry fixed 2023 timestamps: retention (7 days by default) would free them as it runs.
+      await writer.createTopic(TOPIC, { partitions: shape.partitions, configs: { 'retention.ms': '-1' } });
       produced = await measure((rss) => produce(writer, payload, shape, rss));
     } finally {
       await writer.close();
