@@ -64,7 +64,8 @@ export async function apiRun(payload: Buffer, shape: ApiShape, expected: ReadTal
     const db = await open(file, { sync: shape.sync });
     let produced: Sample;
     try {
-      await db.admin().createTopics({ topics: [{ topic: API_TOPIC, numPartitions: shape.partitions }] });
+      // Kept forever: the payload's timestamps (from BASE_TIMESTAMP) are older than the default retention.ms.
+      await db.admin().createTopics({ topics: [{ topic: API_TOPIC, numPartitions: shape.partitions, configEntries: [{ name: 'retention.ms', value: '-1' }] }] });
       const producer = db.producer();
       await producer.connect();
       produced = await measure(async (rss) => {
