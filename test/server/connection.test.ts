@@ -8,10 +8,10 @@ import { after, before, test } from 'node:test';
 import { ERROR_CODES } from '../../src/protocol/error-codes.ts';
 import { API_KEYS } from '../../src/protocol/generated/api-keys.ts';
 import { decodeApiVersionsResponse, encodeApiVersionsRequest } from '../../src/protocol/generated/api-versions.ts';
-import { encodeFetchRequest } from '../../src/protocol/generated/fetch.ts';
 import { decodeResponseHeader } from '../../src/protocol/generated/headers.ts';
 import { encodeRequestFrame, responseHeaderVersion } from '../../src/protocol/frame.ts';
 import { Reader } from '../../src/protocol/reader.ts';
+import { longPollFetchFrame } from './helpers/frames.ts';
 import { connectRaw } from './helpers/raw-client.ts';
 import { startServer, type ServedDatabase } from './helpers/server-fixture.ts';
 
@@ -30,31 +30,6 @@ function apiVersionsFrame(correlationId: number, version = 3): Buffer {
   return encodeRequestFrame({ requestApiKey: API_KEYS.API_VERSIONS, requestApiVersion: version, correlationId, clientId: 'test' }, (w) => {
     // A newer client's body: the v4 layout (flexible, as every later version is).
     encodeApiVersionsRequest(w, { clientSoftwareName: 'test', clientSoftwareVersion: '1' }, Math.min(version, 4));
-  });
-}
-
-/** A Fetch of the empty topic that waits `maxWaitMs` for data that never comes. */
-function longPollFrame(correlationId: number, maxWaitMs: number): Buffer {
-  const version = 12;
-  return encodeRequestFrame({ requestApiKey: API_KEYS.FETCH, requestApiVersion: version, correlationId, clientId: 'test' }, (w) => {
-    encodeFetchRequest(
-      w,
-      {
-        clusterId: null,
-        replicaId: -1,
-        replicaState: { replicaId: -1, replicaEpoch: -1n },
-        maxWaitMs,
-        minBytes: 1,
-        maxBytes: 1 << 20,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [{ topic: 'quiet', topicId: '00000000-0000-0000-0000-000000000000', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, replicaDirectoryId: '00000000-0000-0000-0000-000000000000' }] }],
-        forgottenTopicsData: [],
-        rackId: '',
-      },
-      version,
-    );
   });
 }
 
@@ -95,7 +70,7 @@ function exchange(bytes: Buffer, count: number, apiKeyOf: (correlationId: number
 }
 
 test('responses keep request order: an ApiVersions behind a waiting Fetch is answered after it', async () => {
-  const result = await exchange(Buffer.concat([longPollFrame(1, 300), apiVersionsFrame(2)]), 2, (id) => (id === 1 ? [API_KEYS.FETCH, 12] : [API_KEYS.API_VERSIONS, 3]));
+  const result = await exchange(Buffer.concat([longPollFetchFrame('quiet', 1, 300, 12), apiVersionsFrame(2)]), 2, (id) => (id === 1 ? [API_KEYS.FETCH, 12] : [API_KEYS.API_VERSIONS, 3]));
   assert.deepEqual(result.responses.map((r) => r.correlationId), [1, 2]);
   assert.ok(result.responses[0]!.atMs >= 250, `the fetch waited ${String(result.responses[0]!.atMs)} ms`);
 });

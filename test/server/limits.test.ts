@@ -11,8 +11,7 @@ import { test } from 'node:test';
 import { open } from '../../src/client/database.ts';
 import { API_KEYS } from '../../src/protocol/generated/api-keys.ts';
 import { decodeApiVersionsResponse, encodeApiVersionsRequest } from '../../src/protocol/generated/api-versions.ts';
-import { encodeFetchRequest } from '../../src/protocol/generated/fetch.ts';
-import { encodeRequestFrame } from '../../src/protocol/frame.ts';
+import { longPollFetchFrame } from './helpers/frames.ts';
 import { connectRaw } from './helpers/raw-client.ts';
 import { startServeProcess } from './helpers/serve-process.ts';
 import { startServer } from './helpers/server-fixture.ts';
@@ -122,28 +121,7 @@ test('at most maxInFlightPerConnection requests of one connection run at once', 
 async function longPolls(port: number, count: number, maxWaitMs: number): Promise<number[]> {
   const p = await probe(port);
   const version = 4;
-  const frames = Array.from({ length: count }, (_, i) =>
-    encodeRequestFrame({ requestApiKey: API_KEYS.FETCH, requestApiVersion: version, correlationId: i + 1, clientId: 't' }, (w) => {
-      encodeFetchRequest(
-        w,
-        {
-          clusterId: null,
-          replicaId: -1,
-          replicaState: { replicaId: -1, replicaEpoch: -1n },
-          maxWaitMs,
-          minBytes: 1,
-          maxBytes: 1 << 20,
-          isolationLevel: 0,
-          sessionId: 0,
-          sessionEpoch: -1,
-          topics: [{ topic: 'quiet', topicId: '00000000-0000-0000-0000-000000000000', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, replicaDirectoryId: '00000000-0000-0000-0000-000000000000' }] }],
-          forgottenTopicsData: [],
-          rackId: '',
-        },
-        version,
-      );
-    }),
-  );
+  const frames = Array.from({ length: count }, (_, i) => longPollFetchFrame('quiet', i + 1, maxWaitMs, version));
   const started = Date.now();
   const times: number[] = [];
   let buffered = Buffer.alloc(0);
