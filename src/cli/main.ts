@@ -4,6 +4,7 @@
 // Commands do the work; this file holds no database logic.
 import { serveCommand, SERVE_HELP } from './commands/serve.ts';
 // command imports
+import { retentionCommand, RETENTION_HELP } from './commands/retention.ts';
 import { usersCommand, USERS_HELP } from './commands/users.ts';
 import { createCommand, CREATE_HELP } from './commands/create.ts';
 import { infoCommand, INFO_HELP } from './commands/info.ts';
@@ -32,6 +33,7 @@ Commands:
   dump FILE TOPIC             show batches with their headers, for debugging
   export FILE [--topic T]     write records as JSON Lines to stdout
   import FILE                 append JSON Lines records from stdin
+  retention FILE              free extents past each topic's retention.ms/retention.bytes now
 
 Global options: --json (machine-readable output), --debug (stack traces), --help.
 Run 'onelog <command> --help' for a command's options.`;
@@ -44,6 +46,7 @@ interface Command {
 const COMMANDS: Readonly<Record<string, Command>> = {
   serve: { help: SERVE_HELP, run: serveCommand },
   // commands
+  retention: { help: RETENTION_HELP, run: retentionCommand },
   users: { help: USERS_HELP, run: usersCommand },
   create: { help: CREATE_HELP, run: createCommand },
   info: { help: INFO_HELP, run: infoCommand },

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { jsonLines, runCli, tempDb } from './helpers/run-cli.ts';
 
-const COMMANDS = ['serve', 'create', 'info', 'topics', 'produce', 'consume', 'groups', 'verify', 'dump', 'export', 'import'];
+const COMMANDS = ['serve', 'create', 'info', 'topics', 'produce', 'consume', 'groups', 'verify', 'dump', 'export', 'import', 'retention'];
 
 test('every command answers --help with its usage and exit 0; the main help lists them all', async () => {
   const results = await Promise.all(COMMANDS.map((c) => runCli([c, '--help'])));

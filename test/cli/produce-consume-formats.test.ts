@@ -29,7 +29,7 @@ test('raw and json input; values that are not UTF-8 show as base64 and say so', 
   assert.match(broken.stderr, /stdin line 1/);
 });
 
-test('--since picks records by time; --group starts at committed offsets and commits what it printed', async () => {
+test('--since picks records by time; --group starts at committed offsets and commits what it printed; --group refuses --partition/--offset/--since', async () => {
   const file = tempDb();
   await runCli(['create', file]);
   const old = '{"value":"old","timestamp":1000}\n{"value":"older","timestamp":500}\n';
@@ -39,9 +39,9 @@ test('--since picks records by time; --group starts at committed offsets and com
   assert.equal((await runCli(['consume', file, 't', '--since', '1970-01-01T00:00:00.800Z'])).stdout, 'old\nolder\nnew1\nnew2\n');
   assert.equal((await runCli(['consume', file, 't', '--since', 'yesterday-ish'])).code, 1);
 
-  assert.equal((await runCli(['consume', file, 't', '--group', 'g', '--count', '3'])).stdout, 'old\nolder\nnew1\n');
-  assert.equal((await runCli(['consume', file, 't', '--group', 'g'])).stdout, 'new2\n');
-  assert.equal((await runCli(['consume', file, 't', '--group', 'g'])).stdout, '');
+  assert.equal((await runCli(['consume', file, 't', '--group', 'g', '--from-beginning', '--count', '3'])).stdout, 'old\nolder\nnew1\n');
+  assert.equal((await runCli(['consume', file, 't', '--group', 'g', '--from-beginning', '--count', '1'])).stdout, 'new2\n');
+  for (const flag of [['--partition', '0'], ['--offset', '1'], ['--since', '10m']]) assert.equal((await runCli(['consume', file, 't', '--group', 'g', ...flag])).code, 1);
   const described = jsonLines((await runCli(['groups', file, 'describe', 'g', '--json'])).stdout)[0]!;
   assert.deepEqual(described.offsets, [{ topic: 't', partition: 0, committed: 4, logEndOffset: 4, lag: 0, memberId: null }]);
   assert.equal((await runCli(['consume', file, 'missing'])).code, 2);

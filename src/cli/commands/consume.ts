@@ -1,8 +1,9 @@
-// `onelog consume FILE TOPIC`: prints records of a topic from a chosen position (beginning, offset, time,
-// a group's committed offsets), up to a count, to the end or following new records until Ctrl-C. With
-// --group it commits what it printed. It never writes records.
-import { GroupCoordinator } from '../../client/group-coordinator.ts';
+// `onelog consume FILE TOPIC`: prints records of a topic from a chosen position (beginning, offset, time),
+// up to a count, to the end or following new records until Ctrl-C. With --group it is a member of the
+// group (the embedded consumer: partitions shared with other members) and commits what it printed. It
+// never writes records.
 import type { Database } from '../../client/database.ts';
+import type { KafkaMessageHeaders } from '../../client/types.ts';
 import { OnelogError } from '../../errors.ts';
 import { decodeRecordsInto, readBatchHeader, batchTotalSize, type RecordHeader } from '../../format/record-batch.ts';
 import type { Engine } from '../../storage/engine.ts';
@@ -17,8 +18,7 @@ export const CONSUME_HELP = `Usage: onelog consume FILE TOPIC [options]
 Prints TOPIC's records to stdout and exits at the end of the log (or after --count records);
 --follow keeps printing new records until Ctrl-C (exit 0).
 
-Where to start (one of; default: the beginning, or the end with --follow; with --group, the group's
-committed offset where it has one):
+Where to start (one of; default: the beginning, or the end with --follow):
   --from-beginning     each partition's first record
   --offset N           offset N in each partition; a negative N (--offset=-10) starts N records
                        before the end
@@ -29,9 +29,14 @@ Options:
   --partition N        only partition N (default: every partition, read in turn)
   --count N            stop after N records
   --follow             keep waiting for new records (written by any process) until Ctrl-C
-  --group G            start from group G's committed offsets and commit the offset after each
-                       record printed (every second and at exit). The command reads as a standalone
-                       consumer outside the group protocol: G must have no running members
+  --group G            consume as a member of consumer group G, as kafka-console-consumer --group
+                       and kcat -G do: members (other 'onelog consume --group G' processes, embedded
+                       or Kafka clients through 'onelog serve') split TOPIC's partitions. Starts at G's
+                       committed offsets; a partition without one starts at its earliest record with
+                       --from-beginning, else at the end (Kafka's auto.offset.reset=latest). Commits
+                       what it printed after each fetch, and at exit. With --group the command follows
+                       (as kcat -G): it runs until --count records or Ctrl-C, then commits and leaves
+                       the group (exit 0). Not with --partition, --offset or --since
   --format F           value (default): the value, one per line
                        json: one JSON object per line:
                          {"topic","partition","offset","timestamp","key","value","headers":[{"key","value"}]}
@@ -40,25 +45,24 @@ Options:
                          %k key, %s value, %K/%S key/value length, %T timestamp (ms), %h headers
                          (k=v,...), %% percent; escapes \\n \\t \\r \\0 \\\\   e.g. --format '%k\\t%s\\n'
                        In value and template output, bytes that are not valid UTF-8 print as base64.
-  --busy-timeout MS    with --group: how long a commit waits for another process's writer lock
+  --busy-timeout MS    with --group: how long the group's writes wait for another process's writer lock
   --json               same as --format json
   --help               this text`;
 
 const READ_BYTES = 1024 * 1024;
-const COMMIT_INTERVAL_MS = 1000;
 const FOLLOW_WAIT_MS = 500;
 
 type Start = { readonly kind: 'beginning' } | { readonly kind: 'end' } | { readonly kind: 'offset'; readonly offset: number } | { readonly kind: 'time'; readonly timestamp: number };
 
-function startOf(p: ReturnType<typeof parse>, follow: boolean): { start: Start; explicit: boolean } {
+function startOf(p: ReturnType<typeof parse>, follow: boolean): Start {
   const given = [boolFlag(p, 'from-beginning'), p.values.offset !== undefined, p.values.since !== undefined].filter(Boolean).length;
   if (given > 1) throw new UsageError('give at most one of --from-beginning, --offset and --since.');
-  if (boolFlag(p, 'from-beginning')) return { start: { kind: 'beginning' }, explicit: true };
+  if (boolFlag(p, 'from-beginning')) return { kind: 'beginning' };
   const offset = stringFlag(p, 'offset');
-  if (offset !== undefined) return { start: { kind: 'offset', offset: intFlag(p, 'offset', 0, Number.MIN_SAFE_INTEGER) }, explicit: true };
+  if (offset !== undefined) return { kind: 'offset', offset: intFlag(p, 'offset', 0, Number.MIN_SAFE_INTEGER) };
   const since = stringFlag(p, 'since');
-  if (since !== undefined) return { start: { kind: 'time', timestamp: pointInTime('since', since, Date.now()) }, explicit: true };
-  return { start: follow ? { kind: 'end' } : { kind: 'beginning' }, explicit: false };
+  if (since !== undefined) return { kind: 'time', timestamp: pointInTime('since', since, Date.now()) };
+  return follow ? { kind: 'end' } : { kind: 'beginning' };
 }
 
 function startOffset(engine: Engine, topic: string, partition: number, start: Start): number {
@@ -88,7 +92,6 @@ function renderer(format: string): (r: ShownRecord) => string {
 interface Cursor {
   readonly partition: number;
   next: number;
-  committed: number;
 }
 
 export async function consumeCommand(args: readonly string[], out: Output): Promise<void> {
@@ -109,23 +112,32 @@ export async function consumeCommand(args: readonly string[], out: Output): Prom
   );
   const [file, topic] = p.positionals as [string, string];
   const follow = boolFlag(p, 'follow');
-  const { start, explicit } = startOf(p, follow);
+  const start = startOf(p, follow);
   const limit = p.values.count === undefined ? Infinity : intFlag(p, 'count', 0, 0);
   const group = stringFlag(p, 'group');
-  if (group === '') throw new UsageError('--group needs a group id.');
   const render = renderer(out.json ? 'json' : (stringFlag(p, 'format') ?? 'value'));
+  if (group !== undefined) {
+    if (group === '') throw new UsageError('--group needs a group id.');
+    const stray = ['partition', 'offset', 'since'].find((f) => p.values[f] !== undefined);
+    if (stray !== undefined) throw new UsageError(`--${stray} cannot be used with --group: the group assigns the partitions and starts at its committed offsets.`);
+    await withDatabase(file, { write: true, busyTimeoutMs: busyTimeout(p) }, (db) => consumeInGroup(db, { topic, group, fromBeginning: boolFlag(p, 'from-beginning'), limit, render }));
+    return;
+  }
   const onlyPartition = p.values.partition === undefined ? null : intFlag(p, 'partition', 0, 0);
+  await withDatabase(file, { write: false }, (db) => consume(db, { topic, follow, start, limit, render, onlyPartition }));
+}
 
-  await withDatabase(file, group === undefined ? { write: false } : { write: true, busyTimeoutMs: busyTimeout(p) }, (db) => consume(db, { topic, follow, start, explicit, limit, group, render, onlyPartition }));
+function topicPartitions(engine: Engine, topic: string): number {
+  const info = engine.describeTopic(topic);
+  if (info === undefined) throw new OnelogError('UNKNOWN_TOPIC_OR_PARTITION', `there is no topic ${topic} in this file: 'onelog topics FILE list' shows the topics.`, { topic });
+  return info.partitions;
 }
 
 interface ConsumeOptions {
   readonly topic: string;
   readonly follow: boolean;
   readonly start: Start;
-  readonly explicit: boolean;
   readonly limit: number;
-  readonly group: string | undefined;
   readonly render: (r: ShownRecord) => string;
   readonly onlyPartition: number | null;
 }
@@ -133,22 +145,12 @@ interface ConsumeOptions {
 async function consume(db: Database, o: ConsumeOptions): Promise<void> {
   const engine = db.engine;
   const { topic } = o;
-  const info = engine.describeTopic(topic);
-  if (info === undefined) throw new OnelogError('UNKNOWN_TOPIC_OR_PARTITION', `there is no topic ${topic} in this file: 'onelog topics FILE list' shows the topics.`, { topic });
-  if (o.onlyPartition !== null && o.onlyPartition >= info.partitions) {
-    throw new OnelogError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topic} has partitions 0 to ${String(info.partitions - 1)}, not ${String(o.onlyPartition)}.`, { topic, partition: o.onlyPartition });
+  const count = topicPartitions(engine, topic);
+  if (o.onlyPartition !== null && o.onlyPartition >= count) {
+    throw new OnelogError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topic} has partitions 0 to ${String(count - 1)}, not ${String(o.onlyPartition)}.`, { topic, partition: o.onlyPartition });
   }
-  const coordinator = o.group === undefined ? null : new GroupCoordinator(engine);
-  if (coordinator !== null && o.group !== undefined && coordinator.describeGroup(o.group).members.length > 0) {
-    throw new OnelogError('NON_EMPTY_GROUP', `group ${o.group} has running members: stop them first, or consume without --group (or with another group).`);
-  }
-  const committed = o.group === undefined ? [] : engine.fetchOffsets(o.group).filter((c) => c.topic === topic);
-  const partitions = o.onlyPartition === null ? Array.from({ length: info.partitions }, (_, i) => i) : [o.onlyPartition];
-  const cursors: Cursor[] = partitions.map((partition) => {
-    const c = o.explicit ? undefined : committed.find((x) => x.partition === partition);
-    const next = c === undefined ? startOffset(engine, topic, partition, o.start) : Math.min(Math.max(c.offset, engine.logStartOffset(topic, partition)), engine.highWatermark(topic, partition));
-    return { partition, next, committed: c?.offset ?? -1 };
-  });
+  const partitions = o.onlyPartition === null ? Array.from({ length: count }, (_, i) => i) : [o.onlyPartition];
+  const cursors: Cursor[] = partitions.map((partition) => ({ partition, next: startOffset(engine, topic, partition, o.start) }));
   // Without --follow the end is where the log ended when we started.
   const ends = new Map(cursors.map((c) => [c.partition, engine.highWatermark(topic, c.partition)]));
 
@@ -160,17 +162,6 @@ async function consume(db: Database, o: ConsumeOptions): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  let lastCommit = Date.now();
-  const commit = async (): Promise<void> => {
-    if (coordinator === null || o.group === undefined) return;
-    const offsets = cursors.filter((c) => c.next !== c.committed).map((c) => ({ topic, partition: c.partition, offset: c.next }));
-    if (offsets.length === 0) return;
-    const { error } = await coordinator.commitOffsets({ groupId: o.group, generationId: -1, memberId: '', offsets });
-    if (error !== 'NONE') throw new OnelogError('NON_EMPTY_GROUP', `group ${o.group} got running members (${error}) while this command consumed: its last offsets were not committed.`);
-    for (const c of cursors) c.committed = c.next;
-    lastCommit = Date.now();
-  };
-
   let current: Cursor = cursors[0]!;
   const visitor = {
     record(offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[] | null): void {
@@ -204,7 +195,6 @@ async function consume(db: Database, o: ConsumeOptions): Promise<void> {
         progressed = true;
         await writer.flush();
       }
-      if (Date.now() - lastCommit >= COMMIT_INTERVAL_MS) await commit();
       if (state.stopping || printed >= o.limit || writer.closed) break;
       if (progressed) continue;
       if (!o.follow) break;
@@ -216,7 +206,6 @@ async function consume(db: Database, o: ConsumeOptions): Promise<void> {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
-  await commit();
 }
 
 /** Resolves when any partition has records past its cursor, after a short timeout, or on a signal. */
@@ -235,4 +224,72 @@ async function waitForAny(engine: Engine, topic: string, cursors: readonly Curso
     process.off('SIGTERM', wake);
     wake();
   }
+}
+
+interface GroupConsumeOptions {
+  readonly topic: string;
+  readonly group: string;
+  readonly fromBeginning: boolean;
+  readonly limit: number;
+  readonly render: (r: ShownRecord) => string;
+}
+
+/** A consumer's headers back as a list (a repeated key's values in order; keys in first-seen order). */
+function headerList(headers: KafkaMessageHeaders): RecordHeader[] {
+  const list: RecordHeader[] = [];
+  for (const [key, value] of Object.entries(headers)) {
+    if (Array.isArray(value)) for (const v of value) list.push({ key, value: v });
+    else list.push({ key, value: value ?? null });
+  }
+  return list;
+}
+
+/**
+ * Consumes TOPIC as a member of the group until --count records, Ctrl-C or a closed stdout. A batch is
+ * flushed to stdout before its handler returns, and only printed records are resolved, so the consumer's
+ * automatic commits (after each batch, before a rebalance revokes partitions, and when it leaves) never
+ * cover a record that was not printed.
+ */
+async function consumeInGroup(db: Database, o: GroupConsumeOptions): Promise<void> {
+  const { topic } = o;
+  topicPartitions(db.engine, topic);
+  if (o.limit === 0) return;
+  const writer = new StdoutWriter();
+  const consumer = db.consumer({ groupId: o.group, allowAutoTopicCreation: false });
+  let printed = 0;
+  let finish: () => void = () => undefined;
+  let fail: (err: Error) => void = () => undefined;
+  const ended = new Promise<void>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  const offCrash = consumer.on(consumer.events.CRASH, (event) => {
+    if (!event.payload.restart) fail(event.payload.error);
+  });
+  process.once('SIGINT', finish);
+  process.once('SIGTERM', finish);
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: o.fromBeginning });
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, isRunning, isStale }) => {
+        for (const m of batch.messages) {
+          if (!isRunning() || isStale() || printed >= o.limit || writer.closed) break;
+          writer.write(o.render({ topic, partition: batch.partition, offset: Number(m.offset), timestamp: Number(m.timestamp), key: m.key, value: m.value, headers: headerList(m.headers) }));
+          printed++;
+          resolveOffset(m.offset);
+        }
+        await writer.flush(true);
+        if (printed >= o.limit || writer.closed) finish();
+      },
+    });
+    await ended;
+  } finally {
+    process.off('SIGINT', finish);
+    process.off('SIGTERM', finish);
+    offCrash();
+    // Commits what was resolved and leaves the group, so the partitions move to other members at once.
+    await consumer.disconnect();
+  }
+  await writer.end();
 }

@@ -1,11 +1,12 @@
 // `onelog serve FILE`: opens (creating if needed) a onelog file and serves it over the Kafka protocol
 // until SIGINT or SIGTERM, then stops listening and closes the file cleanly. Parsing flags, reading the
 // TLS PEM files and opening the file are all it adds to serve(); the protocol lives in src/server.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { open } from '../../client/database.ts';
 import { listUsers } from '../../client/users.ts';
 import { isClientAuth, isSaslMechanism, serve, type SaslMechanism, type TlsOptions } from '../../server/server.ts';
+import { nodeFileSystem } from '../../storage/node-file-layer.ts';
+import { keyValues } from '../args.ts';
 import { type Output, UsageError } from '../output.ts';
 
 export const SERVE_HELP = `Usage: onelog serve FILE [options]
@@ -33,6 +34,9 @@ Options:
   --advertised-host H   host name given to clients in metadata (default: --host)
   --no-auto-create      do not create topics a client asks metadata for (auto.create.topics.enable=false)
   --partitions N        partitions of auto-created topics (default 1)
+  --topic-default K=V   default of topic config K (repeatable), e.g. --topic-default
+                        retention.ms=86400000: a topic this server creates (CreateTopics or
+                        auto-created) gets it unless its creator sets K; existing topics keep theirs
   --sync MODE           durability: always | batch (default) | none
   --max-frame-bytes N   largest request accepted (default 104857600)
   --json                log lines as JSON objects
@@ -51,15 +55,29 @@ function positiveInteger(name: string, value: string | undefined, fallback: numb
   return n;
 }
 
+/** Reads a PEM file whole through the storage file layer (the one module that touches node:fs). */
 function pem(flag: string, file: string): Buffer {
+  let handle;
   try {
-    return readFileSync(file);
+    handle = nodeFileSystem.open(file, { readOnly: true });
   } catch (err) {
     throw new UsageError(`cannot read ${flag} ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
+  try {
+    const bytes = Buffer.alloc(handle.size());
+    let read = 0;
+    while (read < bytes.length) {
+      const n = handle.read(bytes, read, bytes.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return bytes.subarray(0, read);
+  } finally {
+    handle.close();
+  }
 }
 
-function tlsOptions(values: Readonly<Record<string, string | boolean | undefined>>): TlsOptions | undefined {
+function tlsOptions(values: Readonly<Record<string, string | boolean | string[] | undefined>>): TlsOptions | undefined {
   const text = (name: string): string | undefined => {
     const v = values[name];
     return typeof v === 'string' ? v : undefined;
@@ -104,6 +122,13 @@ function syncMode(value: string | undefined): 'always' | 'batch' | 'none' {
   throw new UsageError(`--sync must be always, batch or none, got '${value}'.`);
 }
 
+/** The --topic-default k=v pairs as the engine's topicDefaults (a bare key or an empty key is a usage error). */
+function topicDefaultsOf(items: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(keyValues('topic-default', items, false))) if (v !== null) out[k] = v;
+  return out;
+}
+
 /** Runs until a signal; resolves when the file is closed. */
 export async function serveCommand(args: readonly string[], out: Output): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -115,6 +140,7 @@ export async function serveCommand(args: readonly string[], out: Output): Promis
       'advertised-host': { type: 'string' },
       'no-auto-create': { type: 'boolean' },
       partitions: { type: 'string' },
+      'topic-default': { type: 'string', multiple: true },
       sync: { type: 'string' },
       'max-frame-bytes': { type: 'string' },
       'tls-cert': { type: 'string' },
@@ -142,7 +168,8 @@ export async function serveCommand(args: readonly string[], out: Output): Promis
     idleTimeoutMs: positiveInteger('idle-timeout', values['idle-timeout'], 600_000),
     failedAuthDelayMs: integer('failed-auth-delay', values['failed-auth-delay'], 1000),
   };
-  const db = await open(file, { sync: syncMode(values.sync), numPartitions: integer('partitions', values.partitions, 1) });
+  const topicDefaults = topicDefaultsOf(values['topic-default'] ?? []);
+  const db = await open(file, { sync: syncMode(values.sync), numPartitions: integer('partitions', values.partitions, 1), topicDefaults });
   const log = (line: string): void => {
     out.info(out.json ? JSON.stringify({ time: new Date().toISOString(), log: line }) : `${new Date().toISOString()} ${line}`);
   };
