@@ -66,6 +66,8 @@ export interface RecordInput {
   readonly value: Buffer | null;
   readonly headers?: readonly RecordHeader[];
   readonly timestamp: number;
+  /** Offset delta within the batch (default: the record's index); deltas must strictly increase. */
+  readonly offsetDelta?: number;
 }
 
 export interface BatchInput {
@@ -188,8 +190,12 @@ function measureRecords(records: readonly RecordInput[], sizes: Int32Array | nul
   if (count > MAX_INT32) throw invalid('Too many records for one batch.');
   const baseTimestamp = records[0]!.timestamp;
   let total = 0;
+  let previousDelta = -1;
   for (let i = 0; i < count; i++) {
-    const body = recordBodySize(records[i]!, i, baseTimestamp);
+    const delta = records[i]!.offsetDelta ?? i;
+    if (!isInt32(delta) || delta <= previousDelta) throw invalid(`Record ${i}: offset delta ${delta} must be an int32 above the previous record's (${previousDelta}).`);
+    previousDelta = delta;
+    const body = recordBodySize(records[i]!, delta, baseTimestamp);
     if (body > MAX_INT32) throw new OnelogError('RECORD_TOO_LARGE', `Record ${i} is ${body} bytes, more than a batch can hold.`);
     if (sizes !== null) sizes[i] = body;
     total += varintSize(body) + body;
@@ -224,7 +230,7 @@ function writeRecords(buf: Buffer, pos: number, records: readonly RecordInput[],
     pos = writeVarint(buf, pos, sizes[i]!);
     buf[pos++] = 0; // record attributes: unused
     pos = writeVarlong(buf, pos, record.timestamp - baseTimestamp);
-    pos = writeVarint(buf, pos, i);
+    pos = writeVarint(buf, pos, record.offsetDelta ?? i);
     pos = writeBytes(buf, pos, record.key);
     pos = writeBytes(buf, pos, record.value);
     const headers = record.headers;
@@ -251,7 +257,8 @@ function batchAttributes(input: BatchInput, compression: CompressionType): numbe
 
 /**
  * Encodes one batch. baseTimestamp is the first record's timestamp and maxTimestamp the largest, as Kafka's
- * producer writes them; offset deltas are 0..n-1. At least one record is required.
+ * producer writes them; offset deltas are 0..n-1 unless records give theirs (compaction keeps original offsets,
+ * leaving gaps). At least one record is required.
  */
 export function encodeBatch(input: BatchInput): Buffer {
   const records = input.records;
@@ -262,7 +269,8 @@ export function encodeBatch(input: BatchInput): Buffer {
   const producerEpoch = input.producerEpoch ?? NO_PRODUCER_EPOCH;
   const baseSequence = input.baseSequence ?? NO_SEQUENCE;
   const compression = input.compression ?? 'none';
-  if (!Number.isSafeInteger(baseOffset) || baseOffset < 0 || !Number.isSafeInteger(baseOffset + count)) {
+  const lastOffsetDelta = records.at(-1)?.offsetDelta ?? count - 1;
+  if (!Number.isSafeInteger(baseOffset) || baseOffset < 0 || !Number.isSafeInteger(baseOffset + lastOffsetDelta + 1)) {
     throw invalid(`baseOffset must be a non-negative safe integer, got ${baseOffset}.`);
   }
   if (!isInt32(partitionLeaderEpoch)) throw invalid(`partitionLeaderEpoch must be an int32, got ${partitionLeaderEpoch}.`);
@@ -300,7 +308,7 @@ export function encodeBatch(input: BatchInput): Buffer {
   buf.writeInt32BE(partitionLeaderEpoch, PARTITION_LEADER_EPOCH_OFFSET);
   buf[MAGIC_OFFSET] = CURRENT_MAGIC_VALUE;
   buf.writeInt16BE(batchAttributes(input, compression), ATTRIBUTES_OFFSET);
-  buf.writeInt32BE(count - 1, LAST_OFFSET_DELTA_OFFSET);
+  buf.writeInt32BE(lastOffsetDelta, LAST_OFFSET_DELTA_OFFSET);
   writeInt64(buf, BASE_TIMESTAMP_OFFSET, baseTimestamp);
   writeInt64(buf, MAX_TIMESTAMP_OFFSET, maxTimestamp);
   writeInt64(buf, PRODUCER_ID_OFFSET, producerId);

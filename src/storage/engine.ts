@@ -26,6 +26,12 @@
 //      the checkpoint's tail lies in a kept extent and logStartOffset (the first kept extent's first
 //      offset, or higher) never passes the checkpointed nextOffset. Freeing is a metadata checkpoint, so a
 //      crash leaves the old or the new extent map, never a leaked extent (free + owned = extentCount).
+//  I8. Compaction rewrites only a partition's leading sealed extents before the one holding the durable
+//      end (so it never reads an unacknowledged record, never touches the tail, and the checkpoint's tail
+//      stays in a kept extent), keeping every kept record's offset; logStartOffset, nextOffset and producer
+//      state are unchanged. Its new extents are zeroed, written and fdatasynced before the one checkpoint
+//      that swaps them for the old ones, which that checkpoint frees (I4), so a crash leaves the old or the
+//      new extents in force and leaks none; readers elsewhere retry when the metadata changed under them.
 
 import { randomUUID } from 'node:crypto';
 import { OnelogError } from '../errors.ts';
@@ -59,6 +65,7 @@ import { crc32c } from '../format/crc32c.ts';
 import { checkMetadataConsistency, decodeMetadata, encodeMetadata, type DatabaseMeta, type ExtentEntry, type GroupOffsetMeta } from '../format/metadata.ts';
 import {
   RECORD_BATCH_OVERHEAD,
+  batchTotalSize,
   decodeRecords,
   encodeBatch,
   readBatchHeader,
@@ -66,6 +73,8 @@ import {
   setLogAppendTime,
   setPartitionLeaderEpoch,
   verifyBatchCrc,
+  type BatchHeader,
+  type DecodedRecord,
   type RecordInput,
 } from '../format/record-batch.ts';
 import type { FileSystem, StorageFile } from './file-layer.ts';
@@ -178,6 +187,35 @@ interface RetentionStep {
   readonly more: boolean;
 }
 
+/** What compaction did in one partition: extents rewritten (and written in their place), records dropped. */
+export interface PartitionCompaction {
+  readonly topic: string;
+  readonly partition: number;
+  readonly rewrittenExtents: number;
+  readonly writtenExtents: number;
+  readonly removedRecords: number;
+}
+
+/** What `Engine.runCompaction()` did, in all and per partition it changed. */
+export interface CompactionResult {
+  readonly rewrittenExtents: number;
+  readonly removedRecords: number;
+  readonly partitions: readonly PartitionCompaction[];
+}
+
+/** One bounded compaction step; `more` when it changed something, so another step may find more. */
+interface CompactionStep {
+  readonly partitions: PartitionCompaction[];
+  readonly more: boolean;
+}
+
+/** One batch of an extent being compacted: its header, bytes as stored, and records (null: a control batch). */
+interface CompactionBatch {
+  readonly header: BatchHeader;
+  readonly raw: Buffer;
+  readonly records: DecodedRecord[] | null;
+}
+
 /** One partition's place in the file, as `Engine.layout()` reports it for inspection tools. */
 export interface PartitionLayout {
   readonly topic: string;
@@ -254,6 +292,8 @@ const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 300_000;
 /** A retention step frees at most this many extents: one checkpoint, well under 50 ms under the lock. */
 const RETENTION_STEP_EXTENTS = 64;
+/** A compaction step rewrites at most this many extents (it reads every compactable extent for the keys). */
+const COMPACTION_STEP_EXTENTS = 4;
 
 function noop(): void {
   // Settling a durability mark needs no action.
@@ -322,6 +362,10 @@ export class Engine {
   // Retention: the timer of a handle open for writing, and whether a step is queued.
   #retentionTimer: NodeJS.Timeout | null = null;
   #retentionQueued = false;
+  // Compaction: whether a step is queued, and per partition uid the compactable end (an extent's first
+  // offset) a step last found nothing to drop below, and when the earliest tombstone kept then is due.
+  #compactionQueued = false;
+  #compactedClean = new Map<number, { end: number; tombstoneDue: number }>();
 
   // Follow-reads.
   #waiters = new Set<() => void>();
@@ -1169,7 +1213,10 @@ export class Engine {
     const result: AppendResult = { baseOffset, lastOffset, logAppendTime, logStartOffset: ps.logStartOffset };
     this.#pending.push({ partition: ps, nextOffset: ps.writeNextOffset, tailPosition: ps.writeTailPosition, settle: () => request.resolve(result), fail: request.reject });
     // A partition just sealed an extent: the moment retention may have a whole extent to free.
-    if (sealTail) this.#scheduleRetention();
+    if (sealTail) {
+      this.#scheduleRetention();
+      this.#scheduleCompaction();
+    }
   }
 
   /** Invariant I3: a zeroed extent, recorded by a checkpoint written before any batch goes into it. */
@@ -1791,6 +1838,7 @@ export class Engine {
       try {
         this.#refresh();
         this.#scheduleRetention();
+        this.#scheduleCompaction();
       } catch {
         // A damaged or failed file: the next call on this handle reports it.
       }
@@ -1828,6 +1876,227 @@ export class Engine {
       if (!step.more) break;
     }
     return { freedExtents: total, partitions: [...freed.values()] };
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Compaction (invariant I8): for topics whose cleanup.policy includes `compact`, sealed extents at the
+  // head of a partition's log are rewritten keeping the latest record per key, in bounded steps by the
+  // handle holding the writer lock, each step one metadata checkpoint that swaps old extents for new ones.
+
+  /**
+   * How many leading extents of a partition compaction may rewrite: sealed ones (never the last), before
+   * the one holding the durable end (so every record considered is durable and the checkpoint's tail stays
+   * in a kept extent), whose maxTimestamp is at most now - min.compaction.lag.ms.
+   */
+  #compactableCount(ps: PartitionState, configs: Readonly<Record<string, string>>, now: number): number {
+    if (!topicConfig(configs, 'cleanup.policy').split(',').includes('compact')) return 0;
+    const horizon = now - Number(topicConfig(configs, 'min.compaction.lag.ms'));
+    const limit = Math.min(ps.extents.length - 1, tailListIndex(this.#geometry, ps.extents, ps.durableTailPosition));
+    let count = 0;
+    while (count < limit && ps.extents[count]![2] <= horizon) count++;
+    return count;
+  }
+
+  /** True when a compaction step could find work: compactable extents not yet found clean, or a tombstone due. */
+  #compactionDue(ps: PartitionState, configs: Readonly<Record<string, string>>, now: number): boolean {
+    const count = this.#compactableCount(ps, configs, now);
+    if (count === 0) return false;
+    const clean = this.#compactedClean.get(ps.uid);
+    return clean === undefined || clean.end < ps.extents[count]![1] || now >= clean.tombstoneDue;
+  }
+
+  /** Whole batches of one sealed extent of `ps`, with their records decoded (control batches are not). */
+  #extentBatches(ps: PartitionState, listIndex: number): CompactionBatch[] {
+    const view = { extents: ps.extents, tailPosition: ps.durableTailPosition };
+    const start = extentStart(this.#geometry, ps.extents[listIndex]![0]);
+    const { records: buf } = readBatches(this.#file, this.#geometry, view, start, this.#geometry.extentSize);
+    const batches: CompactionBatch[] = [];
+    for (let p = 0; p < buf.length; p += batchTotalSize(buf, p)) {
+      const header = readBatchHeader(buf, p);
+      const raw = buf.subarray(p, p + batchTotalSize(buf, p));
+      batches.push({ header, raw, records: header.isControl ? null : decodeRecords(buf, p) });
+    }
+    return batches;
+  }
+
+  /**
+   * Compacts one partition's first window of at most `budget` compactable extents that holds a record to
+   * drop. A record is dropped when it lies below logStartOffset, when its key (compared as bytes) has a
+   * later record in the compactable extents, or when it is a tombstone (a keyed record with a null value)
+   * whose timestamp is more than delete.retention.ms before `now`. Records with null keys and control
+   * batches are kept. Kept records keep their offsets (batches keep their baseOffset; offset deltas leave
+   * gaps). Returns null when there is nothing to drop.
+   */
+  #compactPartition(ps: PartitionState, configs: Readonly<Record<string, string>>, now: number, budget: number): PartitionCompaction | null {
+    const count = this.#compactableCount(ps, configs, now);
+    if (count === 0) return null;
+    const end = ps.extents[count]![1];
+    const deleteRetentionMs = Number(topicConfig(configs, 'delete.retention.ms'));
+    const extents: CompactionBatch[][] = [];
+    const latest = new Map<string, number>();
+    for (let i = 0; i < count; i++) {
+      const batches = this.#extentBatches(ps, i);
+      extents.push(batches);
+      for (const b of batches) {
+        for (const r of b.records ?? []) if (r.key !== null && r.offset >= ps.logStartOffset) latest.set(r.key.toString('latin1'), r.offset);
+      }
+    }
+    let tombstoneDue = Number.POSITIVE_INFINITY;
+    const keep = (r: DecodedRecord): boolean => {
+      if (r.offset < ps.logStartOffset) return false;
+      if (r.key === null) return true;
+      if (latest.get(r.key.toString('latin1')) !== r.offset) return false;
+      if (r.value !== null) return true;
+      if (now - r.timestamp > deleteRetentionMs) return false;
+      tombstoneDue = Math.min(tombstoneDue, r.timestamp + deleteRetentionMs + 1);
+      return true;
+    };
+    const rewritten = extents.map((batches) => batches.map((b) => ({ b, kept: b.records === null ? null : b.records.filter(keep) })));
+    const window = rewritten.findIndex((batches) => batches.some(({ b, kept }) => (kept === null ? b.header.baseOffset + b.header.lastOffsetDelta < ps.logStartOffset : kept.length < b.records!.length)));
+    if (window < 0) {
+      this.#compactedClean.set(ps.uid, { end, tombstoneDue });
+      return null;
+    }
+    const windowEnd = Math.min(count, window + budget);
+    // New extents' contents: kept batches as stored, partly kept ones re-encoded with their original offsets.
+    const outputs: { data: Buffer[]; size: number; firstOffset: number; maxTimestamp: number }[] = [];
+    let removedRecords = 0;
+    for (let i = window; i < windowEnd; i++) {
+      for (const { b, kept } of rewritten[i]!) {
+        let bytes: Buffer | null;
+        const h = b.header;
+        if (kept === null) bytes = h.baseOffset + h.lastOffsetDelta < ps.logStartOffset ? null : b.raw;
+        else {
+          removedRecords += b.records!.length - kept.length;
+          if (kept.length === b.records!.length) bytes = b.raw;
+          else if (kept.length === 0) bytes = null;
+          else {
+            bytes = encodeBatch({
+              baseOffset: h.baseOffset,
+              partitionLeaderEpoch: h.partitionLeaderEpoch,
+              records: kept.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offsetDelta: r.offset - h.baseOffset })),
+              compression: h.compression,
+              timestampType: h.timestampType,
+              producerId: h.producerId,
+              producerEpoch: h.producerEpoch,
+              baseSequence: h.baseSequence,
+              isTransactional: h.isTransactional,
+            });
+          }
+        }
+        if (bytes === null) continue;
+        let out = outputs.at(-1);
+        if (out === undefined || out.size + bytes.length > this.#geometry.extentSize) {
+          out = { data: [], size: 0, firstOffset: outputs.length === 0 ? ps.extents[window]![1] : h.baseOffset, maxTimestamp: -1 };
+          outputs.push(out);
+        }
+        out.data.push(bytes);
+        out.size += bytes.length;
+        out.maxTimestamp = Math.max(out.maxTimestamp, readBatchHeader(bytes, 0).maxTimestamp);
+      }
+    }
+    // The new extents are written and made durable before the checkpoint that names them (invariant I8).
+    const entries: ExtentEntry[] = outputs.map((out) => {
+      const index = this.#takeExtent(true);
+      const data = Buffer.concat(out.data, out.size);
+      this.#file.write(data, 0, data.length, extentStart(this.#geometry, index));
+      return [index, out.firstOffset, out.maxTimestamp];
+    });
+    if (entries.length > 0) this.#syncNow();
+    const after = ps.extents.slice(windowEnd);
+    // With nothing kept, the next extent takes over the window's first offset, so extents still cover the log.
+    if (entries.length === 0) after[0] = [after[0]![0], ps.extents[window]![1], after[0]![2]];
+    const old = ps.extents.slice(window, windowEnd);
+    ps.extents = [...ps.extents.slice(0, window), ...entries, ...after];
+    for (const [index] of old) this.#freedSinceCheckpoint.push(index);
+    this.#positionHints.clear();
+    this.#compactedClean.delete(ps.uid);
+    this.#checkpoint();
+    return { topic: ps.topic, partition: ps.partition, rewrittenExtents: old.length, writtenExtents: entries.length, removedRecords };
+  }
+
+  /** One bounded step, under the writer lock: rewrites at most COMPACTION_STEP_EXTENTS extents. */
+  #compactionStep(): CompactionStep {
+    const now = this.#clock();
+    const partitions: PartitionCompaction[] = [];
+    let budget = COMPACTION_STEP_EXTENTS;
+    for (const topic of this.#topics.values()) {
+      for (const ps of topic.partitions) {
+        if (!this.#compactionDue(ps, topic.configs, now)) continue;
+        if (budget === 0) return { partitions, more: true };
+        const done = this.#compactPartition(ps, topic.configs, now, budget);
+        if (done === null) continue;
+        partitions.push(done);
+        budget -= done.rewrittenExtents;
+      }
+    }
+    return { partitions, more: partitions.length > 0 };
+  }
+
+  #compactionWanted(): boolean {
+    const now = this.#clock();
+    for (const topic of this.#topics.values()) {
+      if (topic.partitions.some((ps) => this.#compactionDue(ps, topic.configs, now))) return true;
+    }
+    return false;
+  }
+
+  /** Queues a compaction step when this handle's view shows work and none is queued yet; it runs between appends. */
+  #scheduleCompaction(): void {
+    if (this.#compactionQueued || this.#failure !== null || this.#closed || this.#closing !== null || !this.#compactionWanted()) return;
+    this.#compactionQueued = true;
+    this.#enqueue<CompactionStep>((resolve, reject) => ({
+      kind: 'meta',
+      apply: () => {
+        this.#compactionQueued = false;
+        return this.#compactionStep();
+      },
+      resolve: resolve as (v: unknown) => void,
+      reject,
+    })).then(
+      (step) => {
+        if (step.more) setImmediate(() => this.#scheduleCompaction());
+      },
+      () => {
+        // Failed before it ran: the timer or the next filled extent tries again.
+        this.#compactionQueued = false;
+      },
+    );
+  }
+
+  /**
+   * Compacts every compacted topic now, in bounded steps (appends queued meanwhile go between them), until
+   * no step finds a record to drop; resolves once the last step is durable. Compaction also runs on its own
+   * in a handle open for writing: after each extent a partition fills, and every retentionCheckIntervalMs.
+   */
+  async runCompaction(): Promise<CompactionResult> {
+    this.#checkWritable();
+    const done = new Map<string, PartitionCompaction>();
+    for (;;) {
+      const step = await this.#enqueue<CompactionStep>((resolve, reject) => ({
+        kind: 'meta',
+        apply: () => this.#compactionStep(),
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      }));
+      for (const p of step.partitions) {
+        const key = `${p.topic}\u0000${String(p.partition)}`;
+        const before = done.get(key);
+        done.set(key, {
+          ...p,
+          rewrittenExtents: p.rewrittenExtents + (before?.rewrittenExtents ?? 0),
+          writtenExtents: p.writtenExtents + (before?.writtenExtents ?? 0),
+          removedRecords: p.removedRecords + (before?.removedRecords ?? 0),
+        });
+      }
+      if (!step.more) break;
+    }
+    const partitions = [...done.values()];
+    return {
+      rewrittenExtents: partitions.reduce((n, p) => n + p.rewrittenExtents, 0),
+      removedRecords: partitions.reduce((n, p) => n + p.removedRecords, 0),
+      partitions,
+    };
   }
 
   fetchOffsets(groupId: string): GroupOffset[] {
