@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { apiRun, fdatasyncLatency, sendLatency, type ApiShape, type LatencyResult } from './api-bench.ts';
 import { cliRun } from './cli-bench.ts';
+import { compactionRun, type CompactionSample } from './compaction-bench.ts';
 import { onelogRun, type ProduceShape } from './onelog-bench.ts';
 import { physicalWrite, type PhysicalMode } from './physical-bench.ts';
 import { sqliteRun, type SqliteSync } from './sqlite-bench.ts';
@@ -29,12 +30,12 @@ import {
 } from './measure.ts';
 
 const USAGE = [
-  'usage: npm run bench -- [--records N] [--runs N] [--latency-samples N] [--large-gb N] [--skip-large] [--only SECTIONS] [--json]',
-  '  --only SECTIONS  comma-separated sections to run (default: all): engine, api, latency, physical, sqlite, large, wire, cli.',
+  'usage: npm run bench -- [--records N] [--runs N] [--latency-samples N] [--large-gb N] [--skip-large] [--compaction-mb N] [--only SECTIONS] [--json]',
+  '  --only SECTIONS  comma-separated sections to run (default: all): engine, api, latency, physical, sqlite, large, wire, cli, compaction.',
   '                   api runs engine too, as its vs_engine ratios are to the engine figures of the same run.',
 ].join('\n');
 /** The parts of the run that --only can pick. */
-const SECTIONS = ['engine', 'api', 'latency', 'physical', 'sqlite', 'large', 'wire', 'cli'] as const;
+const SECTIONS = ['engine', 'api', 'latency', 'physical', 'sqlite', 'large', 'wire', 'cli', 'compaction'] as const;
 type Section = (typeof SECTIONS)[number];
 const PARTITION_COUNTS = [1, 8] as const;
 const RSS_TARGET_MB = 200;
@@ -44,12 +45,15 @@ const LATENCY_P50_TARGET = 2;
 /** Targets of the wire path (kcat produce vs the embedded API) and of `onelog produce` (vs the API). */
 const WIRE_PRODUCE_TARGET = 0.5;
 const CLI_PRODUCE_TARGET = 0.5;
+/** Target of compaction: a producer keeps this share of its throughput while compaction runs. */
+const COMPACTION_PRODUCE_TARGET = 0.7;
 
 interface Options {
   readonly records: number;
   readonly runs: number;
   readonly latencySamples: number;
   readonly largeGb: number;
+  readonly compactionMb: number;
   readonly skipLarge: boolean;
   readonly sections: ReadonlySet<Section>;
   readonly json: boolean;
@@ -78,6 +82,7 @@ function parseOptions(): Options {
       runs: { type: 'string', default: '3' },
       'latency-samples': { type: 'string', default: '2000' },
       'large-gb': { type: 'string', default: '4' },
+      'compaction-mb': { type: 'string', default: '128' },
       'skip-large': { type: 'boolean', default: false },
       only: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -101,6 +106,7 @@ function parseOptions(): Options {
     runs: positiveInteger('runs', values.runs),
     latencySamples: positiveInteger('latency-samples', values['latency-samples']),
     largeGb,
+    compactionMb: positiveInteger('compaction-mb', values['compaction-mb']),
     skipLarge: values['skip-large'],
     sections: parseSections(values.only),
     json: values.json,
@@ -310,6 +316,52 @@ async function runCli(options: Options): Promise<ClientRow[]> {
     { ...shape, system: 'onelog-api', client: 'embedded', ...clientRates(api, options.records, VALUE_BYTES) },
     { ...shape, system: 'onelog-cli', client: 'onelog produce', ...clientRates(cli, options.records, VALUE_BYTES) },
   ]);
+}
+
+/** One line of the compaction bench (medians over the runs). */
+interface CompactionRow {
+  readonly bench: 'compaction';
+  readonly system: 'onelog';
+  readonly topic_mb: number;
+  readonly live_fraction: number;
+  readonly runs: number;
+  readonly compaction_mb_per_s: number;
+  readonly removed_records: number;
+  readonly produce_alone_msgs_per_s: number;
+  readonly produce_during_msgs_per_s: number;
+  /** produce_during over produce_alone. */
+  readonly produce_kept: number;
+}
+
+async function runCompaction(options: Options): Promise<CompactionRow> {
+  const samples: CompactionSample[] = [];
+  for (let run = 1; run <= options.runs; run++) {
+    const s = await compactionRun(options.compactionMb);
+    samples.push(s);
+    progress(`compaction run ${run}/${options.runs}: ${(s.topicBytes / 1e6 / s.compactionSeconds).toFixed(1)} MB/s, producer ${integer(s.produceDuring)} msgs/s during vs ${integer(s.produceAlone)} alone`);
+  }
+  const alone = median(samples.map((s) => s.produceAlone));
+  const during = median(samples.map((s) => s.produceDuring));
+  return {
+    bench: 'compaction',
+    system: 'onelog',
+    topic_mb: options.compactionMb,
+    live_fraction: 0.1,
+    runs: options.runs,
+    compaction_mb_per_s: median(samples.map((s) => s.topicBytes / 1e6 / s.compactionSeconds)),
+    removed_records: median(samples.map((s) => s.removedRecords)),
+    produce_alone_msgs_per_s: alone,
+    produce_during_msgs_per_s: during,
+    produce_kept: during / alone,
+  };
+}
+
+function formatCompaction(row: CompactionRow): string {
+  return [
+    `compaction: ${String(row.topic_mb)} MB topic, 10% of records the latest of their key: ${row.compaction_mb_per_s.toFixed(1)} MB/s, ${integer(row.removed_records)} records removed`,
+    `  one producer (batches of 1000, sync none) to another topic of the file: ${integer(row.produce_alone_msgs_per_s)} msgs/s alone, ${integer(row.produce_during_msgs_per_s)} during compaction`,
+    `  = ${ratio(row.produce_kept)} kept (target >= ${COMPACTION_PRODUCE_TARGET.toFixed(2)}x: ${row.produce_kept >= COMPACTION_PRODUCE_TARGET ? 'met' : 'NOT met'}). --compaction-mb sets the topic size.`,
+  ].join('\n');
 }
 
 /** Adds to each API row its ratio to the raw engine's row of the same bench, mode and partitions. */
@@ -588,6 +640,7 @@ async function main(): Promise<void> {
   const physical = sections.has('physical') ? await runPhysical(options, prepared) : [];
   const sqlite = sections.has('sqlite') ? await runSqlite(options, prepared) : none;
   const large = options.skipLarge || !sections.has('large') ? [] : await runLarge(options.largeGb);
+  const compaction = sections.has('compaction') ? await runCompaction(options) : null;
   const clients = [...(sections.has('wire') ? await runWire(options) : []), ...(sections.has('cli') ? await runCli(options) : [])];
   const rows = withRatios([...onelog.produce, ...physical, ...sqlite.produce, ...onelog.consume, ...sqlite.consume, ...large]);
   const apiProduce = withEngineRatios(api.produce, rows);
@@ -602,11 +655,16 @@ async function main(): Promise<void> {
     for (const row of [...apiProduce, ...apiConsume]) console.log(JSON.stringify(rounded(row)));
     for (const row of latency) console.log(JSON.stringify(roundedLatency(row)));
     for (const row of clients) console.log(JSON.stringify(roundedClient(row)));
+    if (compaction !== null) {
+      const { compaction_mb_per_s, produce_alone_msgs_per_s, produce_during_msgs_per_s, produce_kept } = compaction;
+      console.log(JSON.stringify({ ...compaction, compaction_mb_per_s: to(compaction_mb_per_s, 1), produce_alone_msgs_per_s: Math.round(produce_alone_msgs_per_s), produce_during_msgs_per_s: Math.round(produce_during_msgs_per_s), produce_kept: to(produce_kept, 3) }));
+    }
   } else {
     const parts = [
       table.length === 0 ? [] : [formatTable(table, options, baselineRssMb)],
       latency.length === 0 ? [] : [formatLatency(latency)],
       clients.length === 0 ? [] : [formatClients(clients)],
+      compaction === null ? [] : [formatCompaction(compaction)],
     ].flat();
     console.log(parts.join('\n\n'));
   }
