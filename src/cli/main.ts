@@ -6,6 +6,7 @@ import { serveCommand, SERVE_HELP } from './commands/serve.ts';
 // command imports
 import { retentionCommand, RETENTION_HELP } from './commands/retention.ts';
 import { compactCommand, COMPACT_HELP } from './commands/compact.ts';
+import { vacuumCommand, VACUUM_HELP } from './commands/vacuum.ts';
 import { usersCommand, USERS_HELP } from './commands/users.ts';
 import { createCommand, CREATE_HELP } from './commands/create.ts';
 import { infoCommand, INFO_HELP } from './commands/info.ts';
@@ -36,6 +37,7 @@ Commands:
   import FILE                 append JSON Lines records from stdin
   retention FILE              free extents past each topic's retention.ms/retention.bytes now
   compact FILE                compact topics with cleanup.policy compact now (latest record per key)
+  vacuum FILE                 move data down into free extents and cut the file to its live size
 
 Global options: --json (machine-readable output), --debug (stack traces), --help.
 Run 'onelog <command> --help' for a command's options.`;
@@ -50,6 +52,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   // commands
   retention: { help: RETENTION_HELP, run: retentionCommand },
   compact: { help: COMPACT_HELP, run: compactCommand },
+  vacuum: { help: VACUUM_HELP, run: vacuumCommand },
   users: { help: USERS_HELP, run: usersCommand },
   create: { help: CREATE_HELP, run: createCommand },
   info: { help: INFO_HELP, run: infoCommand },

@@ -32,6 +32,14 @@
 //      state are unchanged. Its new extents are zeroed, written and fdatasynced before the one checkpoint
 //      that swaps them for the old ones, which that checkpoint frees (I4), so a crash leaves the old or the
 //      new extents in force and leaks none; readers elsewhere retry when the metadata changed under them.
+//  I9. Vacuum moves a used extent only into a free extent below it whose freeing checkpoint is durable (I4):
+//      a partition's extent is copied whole (its zeros past the tail included, so I3 holds for the copy)
+//      and fdatasynced before the one checkpoint that names the copy and frees the original; the metadata
+//      extent moves by a checkpoint writing its blob into the new one. It moves nothing while an fdatasync
+//      of this handle's appends is in flight, and it first makes pending appends durable, so no tail moves
+//      under an unpublished write. The file is cut only after a durable checkpoint whose extentCount ends
+//      at the cut (no metadata names an extent past it); a reader holding older metadata sees the metadata
+//      sequence change, so what it read from a moved or cut extent is discarded and read again (I2 holds).
 
 import { randomUUID } from 'node:crypto';
 import { OnelogError } from '../errors.ts';
@@ -203,6 +211,23 @@ export interface CompactionResult {
   readonly partitions: readonly PartitionCompaction[];
 }
 
+/** What `Engine.vacuum()` did: extents moved down, and the file's size before and after. */
+export interface VacuumResult {
+  readonly movedExtents: number;
+  readonly fileSizeBefore: number;
+  readonly fileSizeAfter: number;
+}
+
+/**
+ * One bounded vacuum step: extents moved; `more` when it stopped at its budget, `blocked` when it waited
+ * for this handle's in-flight fdatasync and did nothing.
+ */
+interface VacuumStep {
+  readonly moved: number;
+  readonly more: boolean;
+  readonly blocked: boolean;
+}
+
 /** One bounded compaction step; `more` when it changed something, so another step may find more. */
 interface CompactionStep {
   readonly partitions: PartitionCompaction[];
@@ -294,6 +319,12 @@ const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 300_000;
 const RETENTION_STEP_EXTENTS = 64;
 /** A compaction step rewrites at most this many extents (it reads every compactable extent for the keys). */
 const COMPACTION_STEP_EXTENTS = 4;
+/** A vacuum step moves at most this many extents (each copied whole and fdatasynced under the lock). */
+const VACUUM_STEP_EXTENTS = 4;
+/** Vacuum copies an extent in chunks of at most this many bytes. */
+const VACUUM_COPY_CHUNK = 1024 * 1024;
+/** A read retries this many times while the metadata changes under it, then fails with BUSY. */
+const MAX_READ_ATTEMPTS = 16;
 
 function noop(): void {
   // Settling a durability mark needs no action.
@@ -1517,8 +1548,8 @@ export class Engine {
   /** Reads whole batches from `offset` (never past the committed end), within a byte budget. */
   read(topic: string, partition: number, offset: number, options: ReadOptions = {}): ReadResult {
     this.#checkUsable();
-    // Seqlock against extents being freed and reused by another process while we read: if the metadata
-    // changed between our refresh and the end of the read, read again with the new metadata.
+    // Seqlock against extents being freed and reused, moved or cut off by another process while we read: if
+    // the metadata changed between our refresh and the end of the read, read again with the new metadata.
     for (let attempt = 0; ; attempt++) {
       this.#refresh();
       const seen = this.#metaSequence;
@@ -1529,9 +1560,16 @@ export class Engine {
         if (!(err instanceof OnelogError)) throw err;
         result = err;
       }
-      if (this.#lock.held || attempt >= 3 || this.#readCommitHeader()?.metaSequence === seen) {
+      if (this.#lock.held || this.#readCommitHeader()?.metaSequence === seen) {
         if (result instanceof OnelogError) throw result;
         return result;
+      }
+      // What was read may come from an extent moved, reused or cut since: never return it.
+      if (attempt + 1 >= MAX_READ_ATTEMPTS) {
+        throw new OnelogError('BUSY', `${topic}-${String(partition)}: the database metadata kept changing during ${String(MAX_READ_ATTEMPTS)} attempts to read offset ${String(offset)} (another process is moving extents): retry the read.`, {
+          topic,
+          partition,
+        });
       }
     }
   }
@@ -2097,6 +2135,133 @@ export class Engine {
       removedRecords: partitions.reduce((n, p) => n + p.removedRecords, 0),
       partitions,
     };
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Vacuum (invariant I9): used extents near the end of the file move into free extents below them, in
+  // bounded steps under the writer lock, and the file is cut to the end of its last used extent.
+
+  /** Every used extent, highest first: partitions' extents (with owner and list index) and the metadata's. */
+  #usedExtentsDescending(): { index: number; ps: PartitionState | null; at: number }[] {
+    const used: { index: number; ps: PartitionState | null; at: number }[] = [{ index: this.#metaExtent, ps: null, at: -1 }];
+    for (const ps of this.#byUid.values()) ps.extents.forEach(([index], at) => used.push({ index, ps, at }));
+    return used.sort((a, b) => b.index - a.index);
+  }
+
+  /** Copies extent `from` whole into extent `to` (bytes past the end of the file read as zeros). */
+  #copyExtent(from: number, to: number): void {
+    const { extentSize } = this.#geometry;
+    const chunk = Buffer.allocUnsafe(Math.min(extentSize, VACUUM_COPY_CHUNK));
+    for (let done = 0; done < extentSize; done += chunk.length) {
+      const n = this.#file.read(chunk, 0, chunk.length, extentStart(this.#geometry, from) + done);
+      chunk.fill(0, n);
+      this.#file.write(chunk, 0, chunk.length, extentStart(this.#geometry, to) + done);
+    }
+  }
+
+  /** `position` moved along when the partition's extent at list index `at` (holding it) moves from `from` to `to`. */
+  #movedPosition(ps: PartitionState, at: number, position: number, nextOffset: number, from: number, to: number): number {
+    const holder = ps.extents.findLastIndex(([index, first]) => first <= nextOffset && positionInExtent(this.#geometry, index, position));
+    return holder === at ? position - extentStart(this.#geometry, from) + extentStart(this.#geometry, to) : position;
+  }
+
+  /**
+   * One bounded step, under the writer lock: moves at most VACUUM_STEP_EXTENTS of the highest used extents
+   * into the lowest free ones below them, in one checkpoint made durable, then cuts the file when its tail
+   * is free.
+   */
+  #vacuumStep(): VacuumStep {
+    if (this.#syncInFlight) return { moved: 0, more: true, blocked: true };
+    // Appends written but not yet durable: make them durable and acknowledge them, so no tail moves under them.
+    if (this.#pending.length > 0) {
+      this.#syncNow();
+      this.#settlePending();
+    }
+    // Extents freed by checkpoints not yet durable become reusable (invariant I4).
+    if (this.#freedSinceCheckpoint.length > 0) this.#checkpoint();
+    if (this.#freedAwaitingSync.length > 0 || this.#superblockState !== 'durable') this.#syncNow();
+    const used = this.#usedExtentsDescending();
+    const moves: { ps: PartitionState; at: number; from: number; to: number }[] = [];
+    let moved = 0;
+    let more = false;
+    for (const high of used) {
+      const low = this.#freeExtents[0];
+      if (low === undefined || low > high.index) break;
+      if (moved === VACUUM_STEP_EXTENTS) {
+        more = true;
+        break;
+      }
+      this.#freeExtents.shift();
+      moved++;
+      if (high.ps === null) {
+        // The metadata extent moves by the checkpoint below, which writes its blob into the new one.
+        this.#freedSinceCheckpoint.push(this.#metaExtent);
+        this.#metaExtent = low;
+        this.#metaNext = extentStart(this.#geometry, low);
+      } else {
+        this.#copyExtent(high.index, low);
+        moves.push({ ps: high.ps, at: high.at, from: high.index, to: low });
+      }
+    }
+    if (moves.length > 0) this.#syncNow();
+    for (const { ps, at, from, to } of moves) {
+      ps.tailPosition = this.#movedPosition(ps, at, ps.tailPosition, ps.nextOffset, from, to);
+      ps.writeTailPosition = this.#movedPosition(ps, at, ps.writeTailPosition, ps.writeNextOffset, from, to);
+      ps.durableTailPosition = this.#movedPosition(ps, at, ps.durableTailPosition, ps.durableNextOffset, from, to);
+      const entry = ps.extents[at]!;
+      ps.extents[at] = [to, entry[1], entry[2]];
+      this.#freedSinceCheckpoint.push(from);
+      this.#writeSlot(ps);
+    }
+    if (moved > 0) {
+      this.#positionHints.clear();
+      this.#checkpoint();
+      this.#syncNow();
+    }
+    this.#cutFreeTail();
+    return { moved, more, blocked: false };
+  }
+
+  /**
+   * When the extents at the end of the file are all free: a durable checkpoint with the smaller extentCount,
+   * then the file cut at its new logical end. Also cuts bytes past the logical end left by a crash.
+   */
+  #cutFreeTail(): void {
+    const keep = this.#usedExtentsDescending()[0]!.index + 1;
+    if (keep < this.#extentCount) {
+      this.#freeExtents = this.#freeExtents.filter((index) => index < keep);
+      this.#extentCount = keep;
+      this.#checkpoint();
+      this.#syncNow();
+    }
+    const end = extentStart(this.#geometry, this.#extentCount);
+    if (this.#file.size() > end) {
+      this.#file.truncate(end);
+      this.#syncNow();
+    }
+  }
+
+  /**
+   * Moves data down into free extents and cuts the file to its live size, in bounded steps (appends queued
+   * meanwhile go between them); resolves once the last step is durable. Readers in other processes retry
+   * a read that overlapped a step. Extents freed but not yet reusable are made reusable first.
+   */
+  async vacuum(): Promise<VacuumResult> {
+    this.#checkWritable();
+    const fileSizeBefore = this.#file.size();
+    let movedExtents = 0;
+    for (;;) {
+      const step = await this.#enqueue<VacuumStep>((resolve, reject) => ({
+        kind: 'meta',
+        apply: () => this.#vacuumStep(),
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      }));
+      movedExtents += step.moved;
+      if (step.blocked) await new Promise((resolve) => setTimeout(resolve, 1));
+      else if (!step.more) break;
+    }
+    return { movedExtents, fileSizeBefore, fileSizeAfter: this.#file.size() };
   }
 
   fetchOffsets(groupId: string): GroupOffset[] {

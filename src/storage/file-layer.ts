@@ -22,6 +22,8 @@ export interface StorageFile {
   datasyncSync(): void;
   /** Makes `[position, position+length)` read as zeros (punching a hole where the OS can). */
   zero(position: number, length: number): void;
+  /** Cuts the file to `size` bytes (never grows it); the new size is durable after the next datasync. */
+  truncate(size: number): void;
   /** Current size of the file in bytes. */
   size(): number;
   /** Takes an advisory lock on a byte range without waiting; false when another holder has it. */

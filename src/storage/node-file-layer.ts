@@ -65,6 +65,10 @@ class NodeFile implements StorageFile {
     }
   }
 
+  truncate(size: number): void {
+    if (size < this.size()) fs.ftruncateSync(this.#fd, size);
+  }
+
   size(): number {
     return fs.fstatSync(this.#fd).size;
   }

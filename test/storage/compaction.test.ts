@@ -13,6 +13,7 @@ import { Engine } from '../../src/storage/engine.ts';
 import { batchTotalSize, decodeRecords } from '../../src/format/record-batch.ts';
 import { verifyDatabase } from '../../src/storage/verify.ts';
 import { sleep, startChild, type ChildScript } from './helpers/child-script.ts';
+import { assertAccounted } from './helpers/extent-accounting.ts';
 
 const EXTENT = 64 * 1024;
 const T0 = 1_800_000_000_000;
@@ -46,12 +47,6 @@ function readAll(db: Engine, topic: string): Rec[] {
     offset = res.nextOffset;
   }
   return out;
-}
-
-function assertAccounted(db: Engine, what: string): void {
-  const stats = db.stats();
-  const owned = db.layout().partitions.reduce((n, p) => n + p.extents.length, 0);
-  assert.equal(stats.freeExtents + owned + 1, stats.extentCount, `${what}: ${stats.freeExtents} free + ${owned} owned + 1 meta != ${stats.extentCount} extents`);
 }
 
 const op = fc.record({

@@ -24,6 +24,7 @@ import {
   formatBatchId,
   parseBatchId,
 } from './helpers/crash-records.ts';
+import { assertAccounted } from './helpers/extent-accounting.ts';
 
 const EXTENT = 64 * 1024;
 const T0 = 1_800_000_000_000;
@@ -56,13 +57,6 @@ function batchesFrom(db: Engine, topic: string, partition: number, from: number)
     offset = res.nextOffset;
   }
   return out;
-}
-
-/** No extent leaked: the free ones, the partitions' ones and the meta extent are every extent of the file. */
-function assertAccounted(db: Engine, what: string): void {
-  const stats = db.stats();
-  const owned = db.layout().partitions.reduce((n, p) => n + p.extents.length, 0);
-  assert.equal(stats.freeExtents + owned + 1, stats.extentCount, `${what}: ${stats.freeExtents} free + ${owned} owned + 1 meta != ${stats.extentCount} extents`);
 }
 
 function extentsOf(db: Engine, topic: string, partition: number): readonly (readonly [number, number, number])[] {

@@ -99,6 +99,12 @@ class Image {
   contents(): Buffer {
     return Buffer.from(this.bytes.subarray(0, this.size));
   }
+
+  truncate(size: number): void {
+    if (size >= this.size) return;
+    this.bytes.fill(0, size, this.size);
+    this.size = size;
+  }
 }
 
 interface PendingWrite {
@@ -130,6 +136,17 @@ class DiskFile {
   write(seq: number, data: Buffer, position: number): void {
     this.current.write(data, position);
     this.unsynced.push({ seq, position, data });
+  }
+
+  /**
+   * A cut of the file: at once in the page cache, and on disk with the next sync. Modelled simply: writes
+   * issued before it are persisted first (they are ordered before it), so a later power cut keeps either
+   * the whole old tail or the cut file.
+   */
+  truncate(seq: number, size: number): void {
+    this.persist(seq);
+    this.current.truncate(size);
+    this.durable.truncate(size);
   }
 
   /** A completed fdatasync: writes issued before it (seq < upTo) reach the disk, in order. */
@@ -293,6 +310,11 @@ class SimFile implements StorageFile {
     const end = Math.min(position + length, this.#file.current.size);
     if (end <= position) return;
     this.#file.write(this.#machine.writeSeq++, Buffer.alloc(end - position), position);
+  }
+
+  truncate(size: number): void {
+    this.#writable();
+    this.#file.truncate(this.#machine.writeSeq++, size);
   }
 
   size(): number {
