@@ -235,6 +235,26 @@ interface CompactionStep {
 }
 
 /** One batch of an extent being compacted: its header, bytes as stored, and records (null: a control batch). */
+/**
+ * A partition's compaction progress, kept between steps in memory only (a reopened handle starts over). An
+ * extent is named by its physical index and first offset together, so a freed and reused extent, or one
+ * vacuum moved, is never mistaken for the one a cursor meant: an unknown cursor starts over from the first.
+ */
+interface CompactionIndex {
+  /** Latest offset per key (latin1 of its bytes) over the extents folded in so far. */
+  readonly latest: Map<string, number>;
+  /** The first extent not yet folded into `latest`; null before any. */
+  scanNext: ExtentRef | null;
+  /** The first extent not yet found to hold nothing to drop under `latest`; null: the first extent. */
+  cleanNext: ExtentRef | null;
+  /** logStartOffset when the clean cursor last started over (records below a new one are droppable). */
+  logStartOffset: number;
+  /** Earliest time a tombstone kept in the extents found clean becomes droppable. */
+  tombstoneDue: number;
+}
+
+type ExtentRef = readonly [index: number, firstOffset: number];
+
 interface CompactionBatch {
   readonly header: BatchHeader;
   readonly raw: Buffer;
@@ -317,8 +337,17 @@ const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 300_000;
 /** A retention step frees at most this many extents: one checkpoint, well under 50 ms under the lock. */
 const RETENTION_STEP_EXTENTS = 64;
-/** A compaction step rewrites at most this many extents (it reads every compactable extent for the keys). */
-const COMPACTION_STEP_EXTENTS = 4;
+/**
+ * A compaction step decodes at most this many extents before it rewrites, and rewrites at most this many:
+ * the latest-offset map and the clean cursor carry over between steps (CompactionIndex).
+ */
+const COMPACTION_STEP_EXTENTS = 1;
+/**
+ * After a compaction step that appends waited behind, the next step waits this many times the step's own
+ * duration, so writers keep about three quarters of the writer lock while compaction runs (Kafka throttles
+ * its cleaner's I/O for the same reason). Without appends, steps follow each other at once.
+ */
+const COMPACTION_PAUSE_FACTOR = 3;
 /** A vacuum step moves at most this many extents (each copied whole and fdatasynced under the lock). */
 const VACUUM_STEP_EXTENTS = 4;
 /** Vacuum copies an extent in chunks of at most this many bytes. */
@@ -396,7 +425,11 @@ export class Engine {
   // Compaction: whether a step is queued, and per partition uid the compactable end (an extent's first
   // offset) a step last found nothing to drop below, and when the earliest tombstone kept then is due.
   #compactionQueued = false;
+  /** Appends queued so far, and as of the last compaction step (compaction pauses while writers are active). */
+  #appendsQueued = 0;
+  #appendsAtCompactionStep = 0;
   #compactedClean = new Map<number, { end: number; tombstoneDue: number }>();
+  #compactionIndex = new Map<number, CompactionIndex>();
 
   // Follow-reads.
   #waiters = new Set<() => void>();
@@ -1518,6 +1551,7 @@ export class Engine {
   }
 
   #appendEncoded(topic: string, partition: number, batch: Buffer, configs: Readonly<Record<string, string>>): Promise<AppendResult> {
+    this.#appendsQueued++;
     const max = Math.min(Number(topicConfig(configs, 'max.message.bytes')), this.#geometry.extentSize);
     if (batch.length > max) {
       return Promise.reject(
@@ -1970,16 +2004,50 @@ export class Engine {
     if (count === 0) return null;
     const end = ps.extents[count]![1];
     const deleteRetentionMs = Number(topicConfig(configs, 'delete.retention.ms'));
-    const extents: CompactionBatch[][] = [];
-    const latest = new Map<string, number>();
-    for (let i = 0; i < count; i++) {
-      const batches = this.#extentBatches(ps, i);
-      extents.push(batches);
-      for (const b of batches) {
-        for (const r of b.records ?? []) if (r.key !== null && r.offset >= ps.logStartOffset) latest.set(r.key.toString('latin1'), r.offset);
+    const listIndexOf = (ref: ExtentRef | null): number => (ref === null ? 0 : ps.extents.findIndex((e) => e[0] === ref[0] && e[1] === ref[1]));
+    const refAt = (listIndex: number): ExtentRef => [ps.extents[listIndex]![0], ps.extents[listIndex]![1]];
+    const progress: PartitionCompaction = { topic: ps.topic, partition: ps.partition, rewrittenExtents: 0, writtenExtents: 0, removedRecords: 0 };
+    let index = this.#compactionIndex.get(ps.uid);
+    let scanFrom = index === undefined ? -1 : listIndexOf(index.scanNext);
+    if (index === undefined || scanFrom < 0) {
+      index = { latest: new Map(), scanNext: null, cleanNext: null, logStartOffset: ps.logStartOffset, tombstoneDue: Number.POSITIVE_INFINITY };
+      this.#compactionIndex.set(ps.uid, index);
+      scanFrom = 0;
+    }
+    if (ps.logStartOffset !== index.logStartOffset || now >= index.tombstoneDue) {
+      index.cleanNext = null;
+      index.logStartOffset = ps.logStartOffset;
+      index.tombstoneDue = Number.POSITIVE_INFINITY;
+    }
+    // Each step decodes at most `budget` extents before it rewrites: first the extents not yet folded into
+    // the latest-offset map, then those not yet found clean; a step that runs out says so and the next
+    // one goes on from the cursors.
+    let work = 0;
+    for (; scanFrom < count; scanFrom++) {
+      if (work === budget) {
+        index.scanNext = refAt(scanFrom);
+        return progress;
+      }
+      work++;
+      for (const b of this.#extentBatches(ps, scanFrom)) {
+        for (const r of b.records ?? []) {
+          if (r.key === null || r.offset < ps.logStartOffset) continue;
+          const key = r.key.toString('latin1');
+          const previous = index.latest.get(key);
+          // A newer record of a key seen before makes an extent found clean droppable again.
+          if (previous !== undefined && previous < r.offset) index.cleanNext = null;
+          if (previous === undefined || previous < r.offset) index.latest.set(key, r.offset);
+        }
       }
     }
-    let tombstoneDue = Number.POSITIVE_INFINITY;
+    index.scanNext = refAt(count);
+    const { latest } = index;
+    let checkFrom = listIndexOf(index.cleanNext);
+    if (checkFrom < 0 || index.cleanNext === null) {
+      checkFrom = 0;
+      index.tombstoneDue = Number.POSITIVE_INFINITY;
+    }
+    let tombstoneDue = index.tombstoneDue;
     const keep = (r: DecodedRecord): boolean => {
       if (r.offset < ps.logStartOffset) return false;
       if (r.key === null) return true;
@@ -1989,13 +2057,34 @@ export class Engine {
       tombstoneDue = Math.min(tombstoneDue, r.timestamp + deleteRetentionMs + 1);
       return true;
     };
-    const rewritten = extents.map((batches) => batches.map((b) => ({ b, kept: b.records === null ? null : b.records.filter(keep) })));
-    const window = rewritten.findIndex((batches) => batches.some(({ b, kept }) => (kept === null ? b.header.baseOffset + b.header.lastOffsetDelta < ps.logStartOffset : kept.length < b.records!.length)));
+    const filtered = (listIndex: number): { b: CompactionBatch; kept: DecodedRecord[] | null }[] =>
+      this.#extentBatches(ps, listIndex).map((b) => ({ b, kept: b.records === null ? null : b.records.filter(keep) }));
+    const dropsSome = (batches: readonly { b: CompactionBatch; kept: DecodedRecord[] | null }[]): boolean =>
+      batches.some(({ b, kept }) => (kept === null ? b.header.baseOffset + b.header.lastOffsetDelta < ps.logStartOffset : kept.length < b.records!.length));
+    let window = -1;
+    const rewritten: { b: CompactionBatch; kept: DecodedRecord[] | null }[][] = [];
+    for (let i = checkFrom; i < count; i++) {
+      if (work === budget) {
+        index.cleanNext = refAt(i);
+        index.tombstoneDue = tombstoneDue;
+        return progress;
+      }
+      work++;
+      const batches = filtered(i);
+      if (dropsSome(batches)) {
+        window = i;
+        rewritten[i] = batches;
+        break;
+      }
+    }
     if (window < 0) {
+      index.cleanNext = refAt(count);
+      index.tombstoneDue = tombstoneDue;
       this.#compactedClean.set(ps.uid, { end, tombstoneDue });
       return null;
     }
     const windowEnd = Math.min(count, window + budget);
+    for (let i = window + 1; i < windowEnd; i++) rewritten[i] = filtered(i);
     // New extents' contents: kept batches as stored, partly kept ones re-encoded with their original offsets.
     const outputs: { data: Buffer[]; size: number; firstOffset: number; maxTimestamp: number }[] = [];
     let removedRecords = 0;
@@ -2041,6 +2130,7 @@ export class Engine {
       return [index, out.firstOffset, out.maxTimestamp];
     });
     if (entries.length > 0) this.#syncNow();
+    const scanNextWasAfter = index.scanNext[0] === ps.extents[windowEnd]![0] && index.scanNext[1] === ps.extents[windowEnd]![1];
     const after = ps.extents.slice(windowEnd);
     // With nothing kept, the next extent takes over the window's first offset, so extents still cover the log.
     if (entries.length === 0) after[0] = [after[0]![0], ps.extents[window]![1], after[0]![2]];
@@ -2049,6 +2139,11 @@ export class Engine {
     for (const [index] of old) this.#freedSinceCheckpoint.push(index);
     this.#positionHints.clear();
     this.#compactedClean.delete(ps.uid);
+    // The new extents hold nothing to drop; the first one after them is where the next check starts.
+    index.cleanNext = refAt(window + entries.length);
+    // That extent may have taken over the window's first offset (nothing kept): the scan cursor follows.
+    if (scanNextWasAfter) index.scanNext = index.cleanNext;
+    index.tombstoneDue = tombstoneDue;
     this.#checkpoint();
     return { topic: ps.topic, partition: ps.partition, rewrittenExtents: old.length, writtenExtents: entries.length, removedRecords };
   }
@@ -2065,7 +2160,8 @@ export class Engine {
         const done = this.#compactPartition(ps, topic.configs, now, budget);
         if (done === null) continue;
         partitions.push(done);
-        budget -= done.rewrittenExtents;
+        // A step that only read (folding keys in, checking extents) used its whole budget doing so.
+        budget = done.rewrittenExtents === 0 ? 0 : Math.max(0, budget - done.rewrittenExtents);
       }
     }
     return { partitions, more: partitions.length > 0 };
@@ -2079,21 +2175,37 @@ export class Engine {
     return false;
   }
 
+  /**
+   * One compaction step through the write queue, and how long to wait before the next: COMPACTION_PAUSE_FACTOR
+   * times the step's duration when appends were queued since the previous step, else 0.
+   */
+  async #timedCompactionStep(scheduled: boolean): Promise<{ step: CompactionStep; pauseMs: number }> {
+    // Set by the step as it runs under the lock (an object: TypeScript does not track writes in callbacks).
+    const timing = { stepMs: 0, writersActive: false };
+    const step = await this.#enqueue<CompactionStep>((resolve, reject) => ({
+      kind: 'meta',
+      apply: () => {
+        if (scheduled) this.#compactionQueued = false;
+        timing.writersActive = this.#appendsQueued !== this.#appendsAtCompactionStep;
+        this.#appendsAtCompactionStep = this.#appendsQueued;
+        const started = performance.now();
+        const result = this.#compactionStep();
+        timing.stepMs = performance.now() - started;
+        return result;
+      },
+      resolve: resolve as (v: unknown) => void,
+      reject,
+    }));
+    return { step, pauseMs: timing.writersActive ? timing.stepMs * COMPACTION_PAUSE_FACTOR : 0 };
+  }
+
   /** Queues a compaction step when this handle's view shows work and none is queued yet; it runs between appends. */
   #scheduleCompaction(): void {
     if (this.#compactionQueued || this.#failure !== null || this.#closed || this.#closing !== null || !this.#compactionWanted()) return;
     this.#compactionQueued = true;
-    this.#enqueue<CompactionStep>((resolve, reject) => ({
-      kind: 'meta',
-      apply: () => {
-        this.#compactionQueued = false;
-        return this.#compactionStep();
-      },
-      resolve: resolve as (v: unknown) => void,
-      reject,
-    })).then(
-      (step) => {
-        if (step.more) setImmediate(() => this.#scheduleCompaction());
+    this.#timedCompactionStep(true).then(
+      ({ step, pauseMs }) => {
+        if (step.more) setTimeout(() => this.#scheduleCompaction(), pauseMs).unref();
       },
       () => {
         // Failed before it ran: the timer or the next filled extent tries again.
@@ -2110,13 +2222,11 @@ export class Engine {
   async runCompaction(): Promise<CompactionResult> {
     this.#checkWritable();
     const done = new Map<string, PartitionCompaction>();
-    for (;;) {
-      const step = await this.#enqueue<CompactionStep>((resolve, reject) => ({
-        kind: 'meta',
-        apply: () => this.#compactionStep(),
-        resolve: resolve as (v: unknown) => void,
-        reject,
-      }));
+    for (let pauseMs = 0; ; ) {
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      const timed = await this.#timedCompactionStep(false);
+      const { step } = timed;
+      pauseMs = timed.pauseMs;
       for (const p of step.partitions) {
         const key = `${p.topic}\u0000${String(p.partition)}`;
         const before = done.get(key);
@@ -2129,7 +2239,7 @@ export class Engine {
       }
       if (!step.more) break;
     }
-    const partitions = [...done.values()];
+    const partitions = [...done.values()].filter((p) => p.rewrittenExtents > 0);
     return {
       rewrittenExtents: partitions.reduce((n, p) => n + p.rewrittenExtents, 0),
       removedRecords: partitions.reduce((n, p) => n + p.removedRecords, 0),
