@@ -82,7 +82,7 @@ function parseOptions(): Options {
       runs: { type: 'string', default: '3' },
       'latency-samples': { type: 'string', default: '2000' },
       'large-gb': { type: 'string', default: '4' },
-      'compaction-mb': { type: 'string', default: '128' },
+      'compaction-mb': { type: 'string', default: '1024' },
       'skip-large': { type: 'boolean', default: false },
       only: { type: 'string' },
       json: { type: 'boolean', default: false },

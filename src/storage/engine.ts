@@ -344,10 +344,10 @@ const RETENTION_STEP_EXTENTS = 64;
 const COMPACTION_STEP_EXTENTS = 1;
 /**
  * After a compaction step that appends waited behind, the next step waits this many times the step's own
- * duration, so writers keep about three quarters of the writer lock while compaction runs (Kafka throttles
+ * duration, so writers keep about five sixths of the writer lock while compaction runs (Kafka throttles
  * its cleaner's I/O for the same reason). Without appends, steps follow each other at once.
  */
-const COMPACTION_PAUSE_FACTOR = 3;
+const COMPACTION_PAUSE_FACTOR = 5;
 /** A vacuum step moves at most this many extents (each copied whole and fdatasynced under the lock). */
 const VACUUM_STEP_EXTENTS = 4;
 /** Vacuum copies an extent in chunks of at most this many bytes. */
@@ -428,6 +428,8 @@ export class Engine {
   /** Appends queued so far, and as of the last compaction step (compaction pauses while writers are active). */
   #appendsQueued = 0;
   #appendsAtCompactionStep = 0;
+  /** runCompaction() calls in progress: while one runs, it alone paces compaction (no scheduled steps). */
+  #compactionRuns = 0;
   #compactedClean = new Map<number, { end: number; tombstoneDue: number }>();
   #compactionIndex = new Map<number, CompactionIndex>();
 
@@ -2201,7 +2203,7 @@ export class Engine {
 
   /** Queues a compaction step when this handle's view shows work and none is queued yet; it runs between appends. */
   #scheduleCompaction(): void {
-    if (this.#compactionQueued || this.#failure !== null || this.#closed || this.#closing !== null || !this.#compactionWanted()) return;
+    if (this.#compactionQueued || this.#compactionRuns > 0 || this.#failure !== null || this.#closed || this.#closing !== null || !this.#compactionWanted()) return;
     this.#compactionQueued = true;
     this.#timedCompactionStep(true).then(
       ({ step, pauseMs }) => {
@@ -2222,6 +2224,22 @@ export class Engine {
   async runCompaction(): Promise<CompactionResult> {
     this.#checkWritable();
     const done = new Map<string, PartitionCompaction>();
+    this.#compactionRuns++;
+    try {
+      await this.#compactUntilClean(done);
+    } finally {
+      this.#compactionRuns--;
+    }
+    const partitions = [...done.values()].filter((p) => p.rewrittenExtents > 0);
+    return {
+      rewrittenExtents: partitions.reduce((n, p) => n + p.rewrittenExtents, 0),
+      removedRecords: partitions.reduce((n, p) => n + p.removedRecords, 0),
+      partitions,
+    };
+  }
+
+  /** runCompaction's loop: steps, paced while writers are active, until one finds nothing; tallies into `done`. */
+  async #compactUntilClean(done: Map<string, PartitionCompaction>): Promise<void> {
     for (let pauseMs = 0; ; ) {
       if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
       const timed = await this.#timedCompactionStep(false);
@@ -2239,12 +2257,6 @@ export class Engine {
       }
       if (!step.more) break;
     }
-    const partitions = [...done.values()].filter((p) => p.rewrittenExtents > 0);
-    return {
-      rewrittenExtents: partitions.reduce((n, p) => n + p.rewrittenExtents, 0),
-      removedRecords: partitions.reduce((n, p) => n + p.removedRecords, 0),
-      partitions,
-    };
   }
 
   // ---------------------------------------------------------------------------------------------------
