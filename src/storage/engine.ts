@@ -236,7 +236,8 @@ interface CompactionStep {
 
 /** One batch of an extent being compacted: its header, bytes as stored, and records (null: a control batch). */
 /**
- * A partition's compaction progress, kept between steps in memory only (a reopened handle starts over). An
+ * A partition's compaction progress, kept between the steps of one pass in memory only (dropped when the
+ * partition is found clean; a reopened handle starts over). An
  * extent is named by its physical index and first offset together, so a freed and reused extent, or one
  * vacuum moved, is never mistaken for the one a cursor meant: an unknown cursor starts over from the first.
  */
@@ -2080,8 +2081,9 @@ export class Engine {
       }
     }
     if (window < 0) {
-      index.cleanNext = refAt(count);
-      index.tombstoneDue = tombstoneDue;
+      // Clean: the map is dropped, so memory is held only while a compaction pass runs; the next pass (new
+      // extents sealed, or a tombstone due) builds it again.
+      this.#compactionIndex.delete(ps.uid);
       this.#compactedClean.set(ps.uid, { end, tombstoneDue });
       return null;
     }
