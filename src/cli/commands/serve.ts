@@ -11,7 +11,7 @@ import { type Output, UsageError } from '../output.ts';
 
 export const SERVE_HELP = `Usage: onelog serve FILE [options]
 
-Serves FILE (created when missing) over the Kafka wire protocol: any Kafka client can
+Serves FILE (created when missing) over the Kafka wire protocol: every Kafka client can
 produce to and consume from it while embedded clients in other processes use it too.
 
 Options:
