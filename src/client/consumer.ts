@@ -2,7 +2,7 @@
 // commit, seek, pause/resume, and group membership through the GroupCoordinator (in-file, no daemon): a
 // heartbeat timer keeps the session, a cheap read-only watch notices rebalances between heartbeats, and
 // the member that leads computes the assignment client-side. Records are read straight from the engine,
-// and an idle consumer sleeps in engine.waitForData on its partitions, so a commit by any process wakes
+// and an idle consumer sleeps in engine.waitForAny on its partitions, so a commit by any process wakes
 // it. It never writes records and never touches the file except through Engine and GroupCoordinator.
 //
 // Invariants of a running consumer:
@@ -61,7 +61,7 @@ export type { ConsumerConfig } from './consumer-types.ts';
 
 /** How often a member reads the group document between heartbeats to notice a rebalance (ms). */
 const WATCH_INTERVAL_MS = 50;
-/** Longest single engine.waitForData; a longer wait is made of several (abandoned waits end by then). */
+/** Longest single wait for data: between waits the loop commits when autoCommitInterval is due. */
 const WAIT_SLICE_MS = 250;
 
 interface TopicMatcher {
@@ -862,16 +862,19 @@ class Runner {
     const deadline = Date.now() + this.#settings.maxWaitTimeInMs;
     const interrupted = (): boolean => (this.#rejoinNeeded && this.#joinTask === null) || this.#pendingJoin !== null || this.#backgroundError !== null || this.#seeks.size > 0;
     while (this.#running && Date.now() < deadline && !interrupted()) {
-      const woken = new Promise<boolean>((resolve) => {
-        this.#wakeUp = () => resolve(true);
-      });
+      const woken = new AbortController();
+      this.#wakeUp = () => {
+        woken.abort();
+      };
       const slice = Math.min(WAIT_SLICE_MS, deadline - Date.now());
       const watched = [...this.#owned.values()].filter((p) => !this.#pauses.isPaused(p.topic, p.partition));
-      const waits = watched.map((p) => this.#engine.waitForData(p.topic, p.partition, p.next, slice));
-      if (waits.length === 0) waits.push(new Promise<boolean>((resolve) => setTimeout(() => resolve(false), slice)));
-      const data = await Promise.race([woken, ...waits]);
+      const data = await this.#engine.waitForAny(
+        watched.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.next })),
+        slice,
+        woken.signal,
+      );
       this.#wakeUp = null;
-      if (data) return;
+      if (data || woken.signal.aborted) return;
       if (this.#run.autoCommit && this.#run.autoCommitInterval !== null && this.#commitDue()) await this.#commitUncommitted();
     }
   }

@@ -157,6 +157,13 @@ export interface ReadResult {
   readonly nextOffset: number;
 }
 
+/** A partition and the offset a waiter wants its highWatermark to pass (waitForAny). */
+export interface DataWaitTarget {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
 export interface OffsetForTimestamp {
   readonly offset: number;
   readonly timestamp: number;
@@ -1650,32 +1657,50 @@ export class Engine {
 
   /**
    * Resolves true once the partition's highWatermark passes `offset` (a commit by this or any other
-   * process), false after `timeoutMs`.
+   * process), false after `timeoutMs`, when `signal` aborts, or when the database closes or fails.
    */
-  async waitForData(topic: string, partition: number, offset: number, timeoutMs: number): Promise<boolean> {
+  waitForData(topic: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    return this.waitForAny([{ topic, partition, offset }], timeoutMs, signal);
+  }
+
+  /**
+   * Resolves true once any target's highWatermark passes its offset (a commit by this or another process),
+   * false after `timeoutMs`, when `signal` aborts, or when the database closes or fails. One waiter covers
+   * every target, and an aborted or timed-out wait leaves nothing behind: long polls across partitions
+   * (the consumer, Fetch, `consume --follow`) need no slicing or sharing of their own.
+   */
+  async waitForAny(targets: readonly DataWaitTarget[], timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     this.#checkUsable();
     const ready = (): boolean => {
       this.#refresh();
-      return this.#partition(topic, partition).nextOffset > offset;
+      return targets.some((t) => this.#partition(t.topic, t.partition).nextOffset > t.offset);
     };
     if (ready()) return true;
+    if (signal?.aborted === true || timeoutMs <= 0) return false;
     return new Promise<boolean>((resolve) => {
       const done = (value: boolean): void => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', aborted);
         this.#waiters.delete(check);
         this.#updatePolling();
         resolve(value);
+      };
+      const aborted = (): void => {
+        done(false);
       };
       const check = (): void => {
         try {
           if (this.#failure !== null || this.#closed) done(false);
           else if (ready()) done(true);
         } catch {
-          // A failed or damaged file: the caller's next read reports it.
+          // A failed or damaged file, or a deleted topic: the caller's next read reports it.
           done(false);
         }
       };
-      const timer = setTimeout(() => done(false), timeoutMs);
+      const timer = setTimeout(aborted, timeoutMs);
+      signal?.addEventListener('abort', aborted);
+      // With no targets it is a plain sleep: nothing to poll for.
+      if (targets.length === 0) return;
       this.#waiters.add(check);
       this.#updatePolling();
     });

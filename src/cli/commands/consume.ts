@@ -28,7 +28,7 @@ Where to start (one of; default: the beginning, or the end with --follow):
 Options:
   --partition N        only partition N (default: every partition, read in turn)
   --count N            stop after N records
-  --follow             keep waiting for new records (written by any process) until Ctrl-C
+  --follow             keep waiting for new records (written by every process) until Ctrl-C
   --group G            consume as a member of consumer group G, as kafka-console-consumer --group
                        and kcat -G do: members (other 'onelog consume --group G' processes, embedded
                        or Kafka clients through 'onelog serve') split TOPIC's partitions. Starts at G's
@@ -41,7 +41,7 @@ Options:
                        json: one JSON object per line:
                          {"topic","partition","offset","timestamp","key","value","headers":[{"key","value"}]}
                          key/value are UTF-8 text, or base64 with "keyEncoding"/"valueEncoding":"base64"
-                       any other text is a kcat-like template: %t topic, %p partition, %o offset,
+                       other text is a kcat-like template: %t topic, %p partition, %o offset,
                          %k key, %s value, %K/%S key/value length, %T timestamp (ms), %h headers
                          (k=v,...), %% percent; escapes \\n \\t \\r \\0 \\\\   e.g. --format '%k\\t%s\\n'
                        In value and template output, bytes that are not valid UTF-8 print as base64.
@@ -156,9 +156,9 @@ async function consume(db: Database, o: ConsumeOptions): Promise<void> {
 
   const writer = new StdoutWriter();
   let printed = 0;
-  const state = { stopping: false };
+  const stopping = new AbortController();
   const stop = (): void => {
-    state.stopping = true;
+    stopping.abort();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -175,7 +175,7 @@ async function consume(db: Database, o: ConsumeOptions): Promise<void> {
     for (;;) {
       let progressed = false;
       for (const cursor of cursors) {
-        if (state.stopping || printed >= o.limit || writer.closed) break;
+        if (stopping.signal.aborted || printed >= o.limit || writer.closed) break;
         const end = o.follow ? Infinity : ends.get(cursor.partition)!;
         if (cursor.next >= end) continue;
         const r = engine.read(topic, cursor.partition, cursor.next, { maxBytes: READ_BYTES });
@@ -195,34 +195,16 @@ async function consume(db: Database, o: ConsumeOptions): Promise<void> {
         progressed = true;
         await writer.flush();
       }
-      if (state.stopping || printed >= o.limit || writer.closed) break;
+      if (stopping.signal.aborted || printed >= o.limit || writer.closed) break;
       if (progressed) continue;
       if (!o.follow) break;
       await writer.flush(true);
-      await waitForAny(engine, topic, cursors, () => state.stopping);
+      await engine.waitForAny(cursors.map((c) => ({ topic, partition: c.partition, offset: c.next })), FOLLOW_WAIT_MS, stopping.signal);
     }
     await writer.end();
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-  }
-}
-
-/** Resolves when any partition has records past its cursor, after a short timeout, or on a signal. */
-async function waitForAny(engine: Engine, topic: string, cursors: readonly Cursor[], stopped: () => boolean): Promise<void> {
-  if (stopped()) return;
-  let wake: () => void = () => undefined;
-  const signal = new Promise<void>((resolve) => {
-    wake = resolve;
-  });
-  process.once('SIGINT', wake);
-  process.once('SIGTERM', wake);
-  try {
-    await Promise.race([signal, ...cursors.map((c) => engine.waitForData(topic, c.partition, c.next, FOLLOW_WAIT_MS))]);
-  } finally {
-    process.off('SIGINT', wake);
-    process.off('SIGTERM', wake);
-    wake();
   }
 }
 

@@ -27,9 +27,8 @@ import {
   type FetchResponseFetchableTopicResponse,
   type FetchResponsePartitionData,
 } from '../../protocol/generated/fetch.ts';
-import type { Engine, TopicInfo } from '../../storage/engine.ts';
+import type { DataWaitTarget, Engine, TopicInfo } from '../../storage/engine.ts';
 import { topicCompression } from '../../storage/topic-rules.ts';
-import { waitForAny, type WaitTarget } from '../fetch-wait.ts';
 import { defineHandler } from '../handler.ts';
 import { kafkaErrorCode } from '../kafka-errors.ts';
 import { checkCurrentLeaderEpoch } from '../leader-epoch.ts';
@@ -45,7 +44,7 @@ interface Round {
   readonly bytes: number;
   readonly failed: boolean;
   /** What to wait for before the next round: each readable partition past its current highWatermark. */
-  readonly waitTargets: WaitTarget[];
+  readonly waitTargets: DataWaitTarget[];
 }
 
 /** The fixed fields a fetch reads under, per request version. */
@@ -148,7 +147,7 @@ function readRound(engine: Engine, request: FetchRequest, resolved: Resolved[][]
   let minOne = !shape.hardLimits;
   let bytes = 0;
   let failed = false;
-  const waitTargets: WaitTarget[] = [];
+  const waitTargets: DataWaitTarget[] = [];
   const topics = request.topics.map((t, ti) => ({
     topic: t.topic,
     topicId: t.topicId,
@@ -205,7 +204,8 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
           nodeEndpoints: [],
         };
       }
-      await waitForAny(engine, round.waitTargets, waitMs, ctx.signal);
+      // A failure (closed or failed engine, deleted topic) ends the wait: the next round reports it.
+      await engine.waitForAny(round.waitTargets, waitMs, ctx.signal).catch(() => false);
     }
   },
 });
