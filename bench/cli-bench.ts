@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { open } from '../src/client/database.ts';
-import { measure, VALUE_BYTES, withTempDir, type Sample } from './measure.ts';
+import { measure, textValue, withTempDir, type Sample } from './measure.ts';
 
 const TOPIC = 'bench-cli';
 const SEND_SIZE = 1000;
@@ -17,14 +17,9 @@ export interface CliSamples {
   readonly api: Sample;
 }
 
-/** Line i: a VALUE_BYTES-character value (no key), the same text for both producers. */
-function line(i: number): string {
-  return `${String(i).padStart(12, '0')}${'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(3)}`.slice(0, VALUE_BYTES);
-}
-
 function input(records: number): Buffer {
   const lines: string[] = new Array<string>(records);
-  for (let i = 0; i < records; i++) lines[i] = line(i);
+  for (let i = 0; i < records; i++) lines[i] = textValue(i);
   return Buffer.from(`${lines.join('\n')}\n`);
 }
 
@@ -51,7 +46,7 @@ async function produceApi(file: string, records: number): Promise<Sample> {
     return await measure(async () => {
       for (let start = 0; start < records; start += SEND_SIZE) {
         const messages = [];
-        for (let i = start; i < Math.min(records, start + SEND_SIZE); i++) messages.push({ value: line(i) });
+        for (let i = start; i < Math.min(records, start + SEND_SIZE); i++) messages.push({ value: textValue(i) });
         await producer.send({ topic: TOPIC, messages });
       }
     });

@@ -138,6 +138,14 @@ function fillPseudoRandom(buffer: Buffer, seed: number): void {
   for (let i = words << 2; i < buffer.length; i++) buffer[i] = i & 0xff;
 }
 
+/**
+ * Record `index`'s value as text: VALUE_BYTES printable characters, no tab or newline, for the benches
+ * whose clients read records as lines (kcat, `onelog produce`).
+ */
+export function textValue(index: number): string {
+  return `${String(index).padStart(12, '0')}${'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(3)}`.slice(0, VALUE_BYTES);
+}
+
 /** Writes the key of record `index` into `target` at `offset`: a fixed 8-byte prefix, then the index. */
 export function writeKey(target: Buffer, offset: number, index: number): void {
   target.write('onelogbk', offset, 'latin1');

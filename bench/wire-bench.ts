@@ -3,16 +3,16 @@
 // consuming them back; beside it, in the same run, the embedded API (producer.send in batches of 1000,
 // group consumer) on the same records, which the wire path is compared with. Records are text here
 // (kcat reads lines): 16-character keys and 100-character values, the same bytes for every client.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { open } from '../src/client/database.ts';
-import { KEY_BYTES, VALUE_BYTES, measure, withTempDir, type Sample } from './measure.ts';
+import { startServeProcess } from '../test/server/helpers/serve-process.ts';
+import { KEY_BYTES, measure, textValue, withTempDir, type Sample } from './measure.ts';
 
 const TOPIC = 'bench-wire';
 const SEND_SIZE = 1000;
-const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
 
 export type WireClient = 'kcat' | 'kafkajs' | 'embedded';
 
@@ -25,8 +25,7 @@ export interface WireSamples {
 /** Record i as text: a 16-character key and a 100-character value, neither holding a tab or newline. */
 function textRecord(i: number): { key: string; value: string } {
   const key = `k${String(i).padStart(KEY_BYTES - 1, '0')}`;
-  const value = `${String(i).padStart(12, '0')}${'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(3)}`.slice(0, VALUE_BYTES);
-  return { key, value };
+  return { key, value: textValue(i) };
 }
 
 /** The kcat input: one `key<TAB>value` line per record. */
@@ -44,32 +43,6 @@ function writeInput(file: string, records: number): void {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-interface ServeProcess {
-  readonly broker: string;
-  stop(): Promise<void>;
-}
-
-async function startServe(file: string): Promise<ServeProcess> {
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', file, '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-      const line = out.split('\n').find((l) => l.includes('"listening"'));
-      if (line !== undefined) resolve((JSON.parse(line) as { port: number }).port);
-    });
-    void exited.then(() => reject(new Error('onelog serve exited before listening')));
-  });
-  return {
-    broker: `127.0.0.1:${String(port)}`,
-    async stop(): Promise<void> {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 /** Runs kcat to completion; resolves with the number of stdout lines (consumed records). */
@@ -177,7 +150,7 @@ export async function wireRun(records: number): Promise<WireSamples[]> {
     const input = path.join(dir, 'records.tsv');
     writeInput(input, records);
     const embedded = await embeddedRun(dir, records);
-    const server = await startServe(path.join(dir, 'served.onelog'));
+    const server = await startServeProcess(path.join(dir, 'served.onelog'));
     try {
       const viaKcat = await kcatRun(server.broker, input, records);
       const viaKafkajs = await kafkajsRun(server.broker, records);

@@ -17,6 +17,7 @@ import { encodeApiVersionsResponse } from '../protocol/generated/api-versions.ts
 import { decodeRequestFrame, encodeResponseFrame } from '../protocol/frame.ts';
 import { SaslSession, type SaslSettings } from './auth/sasl-session.ts';
 import type { Handler, RequestContext, ServerContext } from './handler.ts';
+import { apiVersionsResponse } from './handlers/api-versions.ts';
 
 export interface ConnectionLimits {
   /** Largest request frame accepted, in bytes (size prefix excluded). */
@@ -203,19 +204,7 @@ export class Connection {
   /** Kafka's answer to an ApiVersions version it does not know: v0, UNSUPPORTED_VERSION, the API list. */
   #unsupportedApiVersions(correlationId: number): Buffer {
     return encodeResponseFrame(API_KEYS.API_VERSIONS, 0, correlationId, (w) => {
-      encodeApiVersionsResponse(
-        w,
-        {
-          errorCode: ERROR_CODES.UNSUPPORTED_VERSION,
-          apiKeys: this.#server.apis.map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion })),
-          throttleTimeMs: 0,
-          supportedFeatures: [],
-          finalizedFeaturesEpoch: -1n,
-          finalizedFeatures: [],
-          zkMigrationReady: false,
-        },
-        0,
-      );
+      encodeApiVersionsResponse(w, apiVersionsResponse(this.#server.apis, ERROR_CODES.UNSUPPORTED_VERSION), 0);
     });
   }
 

@@ -11,10 +11,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { API_KEYS } from '../../src/protocol/generated/api-keys.ts';
 import { decodeApiVersionsResponse, encodeApiVersionsRequest } from '../../src/protocol/generated/api-versions.ts';
-import { decodeResponseHeader } from '../../src/protocol/generated/headers.ts';
 import { MESSAGE_SCHEMAS } from '../../src/protocol/generated/schemas.ts';
-import { encodeRequestFrame, responseHeaderVersion } from '../../src/protocol/frame.ts';
-import { Reader } from '../../src/protocol/reader.ts';
+import { encodeRequestFrame } from '../../src/protocol/frame.ts';
 import { decodeDeleteGroupsResponse, encodeDeleteGroupsRequest } from '../../src/protocol/generated/delete-groups.ts';
 import { decodeDeleteTopicsResponse, encodeDeleteTopicsRequest } from '../../src/protocol/generated/delete-topics.ts';
 import { decodeListGroupsResponse, encodeListGroupsRequest } from '../../src/protocol/generated/list-groups.ts';
@@ -99,27 +97,6 @@ function blast(port: number, frames: readonly Buffer[]): Promise<void> {
   });
 }
 
-/** One request and its response over a fresh connection. */
-async function request(port: number, frame: Buffer): Promise<Reader> {
-  const socket = net.connect(port, '127.0.0.1');
-  try {
-    const chunks: Buffer[] = [];
-    const response = await new Promise<Buffer>((resolve, reject) => {
-      socket.on('error', reject);
-      socket.on('close', () => reject(new Error('connection closed before a response')));
-      socket.on('data', (c: Buffer) => {
-        chunks.push(c);
-        const all = Buffer.concat(chunks);
-        if (all.length >= 4 && all.length >= 4 + all.readInt32BE(0)) resolve(all.subarray(4, 4 + all.readInt32BE(0)));
-      });
-      socket.write(frame);
-    });
-    return new Reader(response);
-  } finally {
-    socket.destroy();
-  }
-}
-
 /**
  * Deletes every topic and (empty) group through the server, as an operator would: random requests create
  * thousands, and the fuzz is about bytes on the wire, not about how the file scales with them.
@@ -138,15 +115,16 @@ async function cleanUp(port: number): Promise<void> {
   }
 }
 
+/** The APIs the server advertises, asked over a fresh connection (raw-client checks the correlation id). */
 async function apiVersions(port: number): Promise<{ apiKey: number; minVersion: number; maxVersion: number }[]> {
-  const frame = encodeRequestFrame({ requestApiKey: API_KEYS.API_VERSIONS, requestApiVersion: 3, correlationId: 1, clientId: 'fuzz' }, (w) => {
-    encodeApiVersionsRequest(w, { clientSoftwareName: 'fuzz', clientSoftwareVersion: '1' }, 3);
-  });
-  const reader = await request(port, frame);
-  assert.equal(decodeResponseHeader(reader, responseHeaderVersion(API_KEYS.API_VERSIONS, 3)).correlationId, 1);
-  const response = decodeApiVersionsResponse(reader, 3);
-  assert.equal(response.errorCode, 0);
-  return response.apiKeys;
+  const client = await connectRaw(`127.0.0.1:${String(port)}`);
+  try {
+    const response = await client.request(API_KEYS.API_VERSIONS, 3, encodeApiVersionsRequest, { clientSoftwareName: 'fuzz', clientSoftwareVersion: '1' }, decodeApiVersionsResponse);
+    assert.equal(response.errorCode, 0);
+    return response.apiKeys;
+  } finally {
+    client.close();
+  }
 }
 
 test('the server survives 100,000 random and mutated frames with bounded memory', { timeout: 180_000 }, async () => {

@@ -4,7 +4,20 @@
 import { ERROR_CODES } from '../../protocol/error-codes.ts';
 import { API_KEYS } from '../../protocol/generated/api-keys.ts';
 import { decodeApiVersionsRequest, encodeApiVersionsResponse, type ApiVersionsRequest, type ApiVersionsResponse } from '../../protocol/generated/api-versions.ts';
-import { defineHandler } from '../handler.ts';
+import { defineHandler, type ServedApi } from '../handler.ts';
+
+/** The ApiVersions answer: `apis` as served, with `errorCode` (UNSUPPORTED_VERSION for a version too new). */
+export function apiVersionsResponse(apis: readonly ServedApi[], errorCode: number): ApiVersionsResponse {
+  return {
+    errorCode,
+    apiKeys: apis.map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion })),
+    throttleTimeMs: 0,
+    supportedFeatures: [],
+    finalizedFeaturesEpoch: -1n,
+    finalizedFeatures: [],
+    zkMigrationReady: false,
+  };
+}
 
 export const apiVersionsHandler = defineHandler<ApiVersionsRequest, ApiVersionsResponse>({
   apiKey: API_KEYS.API_VERSIONS,
@@ -13,14 +26,6 @@ export const apiVersionsHandler = defineHandler<ApiVersionsRequest, ApiVersionsR
   request: { decode: decodeApiVersionsRequest },
   response: { encode: encodeApiVersionsResponse },
   handle(ctx) {
-    return {
-      errorCode: ERROR_CODES.NONE,
-      apiKeys: ctx.server.apis.map((a) => ({ apiKey: a.apiKey, minVersion: a.minVersion, maxVersion: a.maxVersion })),
-      throttleTimeMs: 0,
-      supportedFeatures: [],
-      finalizedFeaturesEpoch: -1n,
-      finalizedFeatures: [],
-      zkMigrationReady: false,
-    };
+    return apiVersionsResponse(ctx.server.apis, ERROR_CODES.NONE);
   },
 });

@@ -3,17 +3,12 @@
 // while running compaction in a loop, printing `ack <offset> <key> <value>` for every acknowledged append.
 // It is meant to be SIGKILLed; it must never stop on its own or check data.
 
-import { createInterface } from 'node:readline';
 import { Engine } from '../../../src/storage/engine.ts';
 import { OnelogError } from '../../../src/errors.ts';
+import { runOnGo } from './go-protocol.ts';
 
 const COMPACT_TOPIC = 'c';
 const COMPACT_KEYS = 12;
-
-function die(err: unknown): never {
-  process.stderr.write(`compaction-writer failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(2);
-}
 
 async function produce(db: Engine, producer: number): Promise<never> {
   const tag = `${String(process.pid)}-${String(producer)}`;
@@ -43,11 +38,4 @@ async function main(path: string): Promise<void> {
   await Promise.all([...Array.from({ length: 4 }, (_, p) => produce(db, p)), compactForever(db)]);
 }
 
-const input = createInterface({ input: process.stdin });
-input.once('line', (line) => {
-  const [verb, path] = line.split(' ');
-  if (verb !== 'go' || path === undefined) die(new Error(`unexpected command ${JSON.stringify(line)}`));
-  main(path).catch(die);
-});
-input.once('close', () => process.exit(3));
-process.stdout.write('ready\n');
+runOnGo('compaction-writer', 1, (args) => main(args[0]!));

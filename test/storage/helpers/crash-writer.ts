@@ -4,17 +4,12 @@
 // CRASH_PRODUCERS concurrent producers, printing `ack <partition> <baseOffset> <lastOffset> <producer> <seq>`
 // for every acknowledged append. It is meant to be SIGKILLed; it must never stop on its own or check data.
 
-import { createInterface } from 'node:readline';
 import { Engine } from '../../../src/storage/engine.ts';
 import { OnelogError } from '../../../src/errors.ts';
 import { CRASH_ENGINE_OPTIONS, CRASH_PARTITIONS, CRASH_PRODUCERS, CRASH_TOPIC, CRASH_TOPIC_CONFIGS, RETENTION_TOPIC_CONFIGS, crashBatch } from './crash-records.ts';
+import { runOnGo } from './go-protocol.ts';
 
 const TOPIC_CONFIGS = process.argv[2] === 'retention' ? RETENTION_TOPIC_CONFIGS : CRASH_TOPIC_CONFIGS;
-
-function die(err: unknown): never {
-  process.stderr.write(`crash-writer failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(2);
-}
 
 async function produce(db: Engine, run: number, producer: number): Promise<never> {
   for (let seq = 0; ; seq++) {
@@ -36,12 +31,4 @@ async function main(path: string, run: number): Promise<void> {
   await Promise.all(Array.from({ length: CRASH_PRODUCERS }, (_, producer) => produce(db, run, producer)));
 }
 
-const input = createInterface({ input: process.stdin });
-input.once('line', (line) => {
-  const [verb, path, run] = line.split(' ');
-  if (verb !== 'go' || path === undefined || run === undefined) die(new Error(`unexpected command ${JSON.stringify(line)}`));
-  main(path, Number(run)).catch(die);
-});
-// The parent went away without killing us: do not linger.
-input.once('close', () => process.exit(3));
-process.stdout.write('ready\n');
+runOnGo('crash-writer', 2, (args) => main(args[0]!, Number(args[1])));

@@ -4,14 +4,9 @@
 // taking appends. Prints `ack <offset> <value>` per acknowledged append and `vacuumed <moved>` per vacuum.
 // It is meant to be SIGKILLed; it must never stop on its own or check data.
 
-import { createInterface } from 'node:readline';
 import { Engine } from '../../../src/storage/engine.ts';
 import { OnelogError } from '../../../src/errors.ts';
-
-function die(err: unknown): never {
-  process.stderr.write(`vacuum-writer failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(2);
-}
+import { runOnGo } from './go-protocol.ts';
 
 async function appendKeep(db: Engine, tag: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
@@ -44,11 +39,4 @@ async function main(path: string): Promise<void> {
   }
 }
 
-const input = createInterface({ input: process.stdin });
-input.once('line', (line) => {
-  const [verb, path] = line.split(' ');
-  if (verb !== 'go' || path === undefined) die(new Error(`unexpected command ${JSON.stringify(line)}`));
-  main(path).catch(die);
-});
-input.once('close', () => process.exit(3));
-process.stdout.write('ready\n');
+runOnGo('vacuum-writer', 1, (args) => main(args[0]!));
