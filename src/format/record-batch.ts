@@ -449,41 +449,14 @@ function openBatch(buf: Uint8Array, position: number): OpenBatch {
   return { header, data, start: 0, stop: data.length };
 }
 
-/**
- * Verifies the CRC of the batch at `position`, decompresses it and decodes its records. Keys, values and
- * header values are views into `buf` when the batch is uncompressed. Any inconsistency between the record
- * count, the record lengths and the bytes present is CORRUPT_BATCH.
- */
+/** decodeRecordsInto, collecting the records as DecodedRecords (headers [] when there are none). */
 export function decodeRecords(buf: Uint8Array, position = 0): DecodedRecord[] {
-  const { header, data, start, stop } = openBatch(buf, position);
-  const baseOffset = header.baseOffset;
-  const baseTimestamp = header.baseTimestamp;
-  const logAppendTime = header.timestampType === 'log-append';
-  const lastOffsetDelta = header.lastOffsetDelta;
-  const count = header.recordCount;
-  const cursor: VarintCursor = { pos: start, end: stop, origin: position };
   const records: DecodedRecord[] = [];
-  for (let i = 0; i < count; i++) {
-    cursor.end = stop;
-    const length = readVarint(data, cursor);
-    const bodyStart = cursor.pos;
-    if (length < 1 || length > stop - bodyStart) throw corrupt(position, `record ${i} has length ${length}`);
-    const recordEnd = bodyStart + length;
-    cursor.end = recordEnd;
-    const attributes = data[bodyStart]!;
-    cursor.pos = bodyStart + 1;
-    const timestampDelta = readVarlong(data, cursor);
-    const offsetDelta = readVarint(data, cursor);
-    if (offsetDelta < 0 || offsetDelta > lastOffsetDelta) throw corrupt(position, `record ${i} has offset delta ${offsetDelta}`);
-    const key = readBytes(data, cursor, 'key');
-    const value = readBytes(data, cursor, 'value');
-    const headers = readHeaders(data, cursor) ?? [];
-    if (cursor.pos !== recordEnd) throw corrupt(position, `record ${i} declares ${length} bytes but holds ${cursor.pos - bodyStart}`);
-    const timestamp = logAppendTime ? header.maxTimestamp : baseTimestamp + timestampDelta;
-    if (!Number.isSafeInteger(timestamp)) throw corrupt(position, `record ${i} timestamp is outside the safe integer range`);
-    records.push({ offset: baseOffset + offsetDelta, timestamp, key, value, headers, attributes });
-  }
-  if (cursor.pos !== stop) throw corrupt(position, `${stop - cursor.pos} bytes follow the last of ${count} records`);
+  decodeRecordsInto(buf, position, {
+    record(offset, timestamp, key, value, headers, attributes) {
+      records.push({ offset, timestamp, key, value, headers: headers ?? [], attributes });
+    },
+  });
   return records;
 }
 
@@ -497,9 +470,10 @@ export interface RecordVisitor {
 }
 
 /**
- * decodeRecords, handing each record to `visitor` instead of collecting DecodedRecords: the same checks,
- * and a damaged record is reported (CORRUPT_BATCH) after the records before it were handed over. The loop
- * is decodeRecords' own, repeated rather than shared, so that decodeRecords pays no call per record.
+ * Verifies the CRC of the batch at `position`, decompresses it and hands each record to `visitor` in batch
+ * order (decodeRecords collects them). Keys, values and header values are views into `buf` when the batch
+ * is uncompressed. Any inconsistency between the record count, the record lengths and the bytes present is
+ * CORRUPT_BATCH, reported after the records before it were handed over.
  */
 export function decodeRecordsInto(buf: Uint8Array, position: number, visitor: RecordVisitor): void {
   const { header, data, start, stop } = openBatch(buf, position);
