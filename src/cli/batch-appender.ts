@@ -2,16 +2,13 @@
 // partition into batches (by count and bytes, under the topic's max.message.bytes), and a few appends are
 // kept in flight so the engine's group commit shares fdatasyncs. Appends to one partition stay in order
 // (the engine queues them first in, first out). It reads no input and chooses no partitions.
-import type { RecordInput } from '../format/record-batch.ts';
+import { maxRecordBytes, RECORD_BATCH_OVERHEAD, type RecordInput } from '../format/record-batch.ts';
 import type { AppendResult, Engine } from '../storage/engine.ts';
 import { topicConfig } from '../storage/topic-rules.ts';
 
 /** Records in one append at most. */
 export const BATCH_RECORDS = 5000;
 const MAX_IN_FLIGHT = 8;
-/** A record's bytes beyond its key, value and headers in the encoded batch, at most (varints, attributes). */
-const RECORD_OVERHEAD = 32;
-const BATCH_OVERHEAD = 61;
 
 interface Pending {
   readonly topic: string;
@@ -61,11 +58,10 @@ export class BatchAppender {
     const id = `${String(partition)}\u0000${topic}`;
     let p = this.#pending.get(id);
     if (p === undefined) {
-      p = { topic, partition, records: [], bytes: BATCH_OVERHEAD };
+      p = { topic, partition, records: [], bytes: RECORD_BATCH_OVERHEAD };
       this.#pending.set(id, p);
     }
-    let size = RECORD_OVERHEAD + (record.key?.length ?? 0) + (record.value?.length ?? 0);
-    if (record.headers !== undefined) for (const h of record.headers) size += RECORD_OVERHEAD + h.key.length * 3 + (h.value?.length ?? 0);
+    const size = maxRecordBytes(record);
     if (p.records.length > 0 && p.bytes + size > this.#limit(topic)) {
       const target = p;
       return this.#send(target).then(() => this.add(topic, partition, record));
@@ -78,7 +74,7 @@ export class BatchAppender {
   async #send(p: Pending): Promise<void> {
     const records = p.records;
     p.records = [];
-    p.bytes = BATCH_OVERHEAD;
+    p.bytes = RECORD_BATCH_OVERHEAD;
     const append = this.#engine.append(p.topic, p.partition, records).then(
       (result) => {
         this.#appended += records.length;

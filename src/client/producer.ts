@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { OnelogError } from '../errors.ts';
 import { COMPRESSION_TYPES, type CompressionType } from '../format/compression.ts';
-import { RECORD_BATCH_OVERHEAD, type RecordInput } from '../format/record-batch.ts';
+import { maxRecordBytes, RECORD_BATCH_OVERHEAD, type RecordInput } from '../format/record-batch.ts';
 import type { AppendResult, Engine, TopicInfo } from '../storage/engine.ts';
 import { topicConfig } from '../storage/topic-rules.ts';
 import { toRecordInput } from './messages.ts';
@@ -50,7 +50,7 @@ interface Stamp {
   readonly baseSequence: number;
 }
 
-/** The records a send puts in one partition, and the sum of their recordBytes. */
+/** The records a send puts in one partition, and the sum of their maxRecordBytes. */
 interface PartitionRecords {
   readonly records: RecordInput[];
   bytes: number;
@@ -64,8 +64,6 @@ interface PartitionWrite {
 
 const SEQUENCE_MODULUS = 0x8000_0000;
 /** Upper bound of a record's framing in a batch beyond its key, value and header bytes (varints, attributes). */
-const RECORD_FRAMING_BYTES = 40;
-const HEADER_FRAMING_BYTES = 10;
 
 const CODECS: readonly CompressionType[] = COMPRESSION_TYPES;
 
@@ -102,19 +100,9 @@ function compressionOf(value: unknown): CompressionType {
   return codec;
 }
 
-/** Upper bound of the bytes a record takes in a batch. */
-function recordBytes(record: RecordInput): number {
-  const size = RECORD_FRAMING_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  const headers = record.headers;
-  if (headers === undefined) return size;
-  let headerBytes = 0;
-  for (const h of headers) headerBytes += HEADER_FRAMING_BYTES + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
-  return size + headerBytes;
-}
-
 /**
  * Splits a partition's records into batches that stay under `limit` bytes (a lone larger record is its own
- * batch); `bytes` is the sum of their recordBytes, so records that fit together are not measured again.
+ * batch); `bytes` is the sum of their maxRecordBytes, so records that fit together are not measured again.
  */
 function chunk(records: RecordInput[], bytes: number, limit: number): RecordInput[][] {
   if (RECORD_BATCH_OVERHEAD + bytes <= limit) return [records];
@@ -122,7 +110,7 @@ function chunk(records: RecordInput[], bytes: number, limit: number): RecordInpu
   let current: RecordInput[] = [];
   let size = RECORD_BATCH_OVERHEAD;
   for (const record of records) {
-    const bytes = recordBytes(record);
+    const bytes = maxRecordBytes(record);
     if (current.length > 0 && size + bytes > limit) {
       chunks.push(current);
       current = [];
@@ -261,7 +249,7 @@ export class Producer {
           lastPartition = partition;
         }
         target.records.push(input);
-        target.bytes += recordBytes(input);
+        target.bytes += maxRecordBytes(input);
       }
       plans.push({ topic, byPartition, limit: Math.min(Number(topicConfig(info.configs, 'max.message.bytes')), this.#extent()) });
     }

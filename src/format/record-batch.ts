@@ -204,6 +204,24 @@ function measureRecords(records: readonly RecordInput[], sizes: Int32Array | nul
   return total;
 }
 
+/** A record's framing in a batch beyond its key, value and headers, at most (length, attributes, deltas). */
+const MAX_RECORD_FRAMING_BYTES = 40;
+/** A header's framing beyond its key and value bytes, at most (two length varints). */
+const MAX_HEADER_FRAMING_BYTES = 10;
+
+/**
+ * An upper bound of the bytes `record` takes in an uncompressed batch, without measuring varints: what
+ * writers that cut batches under a byte limit add up (the exact size is encodedBatchSize's).
+ */
+export function maxRecordBytes(record: RecordInput): number {
+  const size = MAX_RECORD_FRAMING_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  const headers = record.headers;
+  if (headers === undefined) return size;
+  let headerBytes = 0;
+  for (const h of headers) headerBytes += MAX_HEADER_FRAMING_BYTES + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
+  return size + headerBytes;
+}
+
 /**
  * Exact size of encodeBatch(input) when its compression is 'none'; for other codecs, the size the batch
  * would have uncompressed.
