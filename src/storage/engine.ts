@@ -29,9 +29,12 @@
 //  I8. Compaction rewrites only a partition's leading sealed extents before the one holding the durable
 //      end (so it never reads an unacknowledged record, never touches the tail, and the checkpoint's tail
 //      stays in a kept extent), keeping every kept record's offset; logStartOffset, nextOffset and producer
-//      state are unchanged. Its new extents are zeroed, written and fdatasynced before the one checkpoint
-//      that swaps them for the old ones, which that checkpoint frees (I4), so a crash leaves the old or the
-//      new extents in force and leaks none; readers elsewhere retry when the metadata changed under them.
+//      state are unchanged. A rewrite spans steps: its output extents are taken from the free list (zeroed
+//      when reused, I3) but listed free by every checkpoint until the one that swaps them for the sources,
+//      and they are written and fdatasynced before that checkpoint, which frees the sources (I4); so a
+//      crash leaves the old or the new extents in force and leaks none. A rewrite goes on only while its
+//      sources still lie where it left them, and is given up when another handle's metadata is loaded;
+//      vacuum never cuts the file below an output extent. Readers elsewhere retry when the metadata changed.
 //  I9. Vacuum moves a used extent only into a free extent below it whose freeing checkpoint is durable (I4):
 //      a partition's extent is copied whole (its zeros past the tail included, so I3 holds for the copy)
 //      and fdatasynced before the one checkpoint that names the copy and frees the original; the metadata
@@ -81,12 +84,12 @@ import {
   setLogAppendTime,
   setPartitionLeaderEpoch,
   verifyBatchCrc,
-  type BatchHeader,
-  type DecodedRecord,
   type RecordInput,
 } from '../format/record-batch.ts';
 import type { FileSystem, StorageFile } from './file-layer.ts';
 import { nodeFileSystem } from './node-file-layer.ts';
+import { dropsRecords, foldKeys, keptBatch, type KeepRecord } from './compaction-filter.ts';
+import { KeyOffsetMap } from './key-offset-map.ts';
 import { extentDataEnd, extentStart, locate, positionInExtent, readBatches, scanBatches, tailListIndex, type Geometry } from './partition-log.ts';
 import { checkProducer, producersFromMeta, producersToMeta, recordProducerBatch, type ProducerEntry } from './producer-state.ts';
 import { topicCompression, topicConfig, validatePartitionCount, validateTopicConfigs, validateTopicName } from './topic-rules.ts';
@@ -215,6 +218,9 @@ export interface PartitionCompaction {
 export interface CompactionResult {
   readonly rewrittenExtents: number;
   readonly removedRecords: number;
+  /** The bounded steps it took, and the longest time one of them held the writer lock (ms). */
+  readonly steps: number;
+  readonly longestStepMs: number;
   readonly partitions: readonly PartitionCompaction[];
 }
 
@@ -239,34 +245,63 @@ interface VacuumStep {
 interface CompactionStep {
   readonly partitions: PartitionCompaction[];
   readonly more: boolean;
+  /** A rewrite waits for a background fdatasync: the next step should not follow at once. */
+  readonly waiting: boolean;
 }
 
-/** One batch of an extent being compacted: its header, bytes as stored, and records (null: a control batch). */
-/**
- * A partition's compaction progress, kept between the steps of one pass in memory only (dropped when the
- * partition is found clean; a reopened handle starts over). An
- * extent is named by its physical index and first offset together, so a freed and reused extent, or one
- * vacuum moved, is never mistaken for the one a cursor meant: an unknown cursor starts over from the first.
- */
-interface CompactionIndex {
-  /** Latest offset per key (latin1 of its bytes) over the extents folded in so far. */
-  readonly latest: Map<string, number>;
-  /** The first extent not yet folded into `latest`; null before any. */
-  scanNext: ExtentRef | null;
-  /** The first extent not yet found to hold nothing to drop under `latest`; null: the first extent. */
-  cleanNext: ExtentRef | null;
-  /** logStartOffset when the clean cursor last started over (records below a new one are droppable). */
-  logStartOffset: number;
-  /** Earliest time a tombstone kept in the extents found clean becomes droppable. */
-  tombstoneDue: number;
-}
+/** What a compaction step did in one partition, tallied as it goes. */
+type CompactionProgress = { -readonly [K in keyof PartitionCompaction]: PartitionCompaction[K] };
 
+/** An extent of a partition named by its physical index and first offset together (see CompactionPass). */
 type ExtentRef = readonly [index: number, firstOffset: number];
 
-interface CompactionBatch {
-  readonly header: BatchHeader;
-  readonly raw: Buffer;
-  readonly records: DecodedRecord[] | null;
+/** A place in a partition's log: an extent and a byte position in the file inside it. */
+interface LogCursor {
+  readonly ref: ExtentRef;
+  readonly position: number;
+}
+
+/**
+ * A partition's compaction pass, kept between its steps in memory only (dropped when the partition is
+ * found clean, when another handle's metadata is loaded, or when the topic is deleted or no longer
+ * compacted; a reopened handle starts over). An extent is named by its physical index and first offset together, so a
+ * freed and reused extent, or one vacuum moved, is never mistaken for the one a cursor meant: an unknown
+ * cursor starts over from the first extent.
+ */
+interface CompactionPass {
+  /** Latest offset per key over the data folded in so far. */
+  latest: KeyOffsetMap;
+  /** Where the data not yet folded into `latest` begins; null: at the first extent. */
+  scanNext: LogCursor | null;
+  /** Where the data not yet found to hold nothing to drop begins; null: at the first extent. */
+  cleanNext: LogCursor | null;
+  /** logStartOffset when the clean cursor last started over (records below a new one are droppable). */
+  logStartOffset: number;
+  /** Earliest time a tombstone kept in the data found clean becomes droppable. */
+  tombstoneDue: number;
+  rewrite: Rewrite | null;
+}
+
+/** A rewrite in progress: consecutive source extents, and the reserved output extents their kept bytes went to. */
+interface Rewrite {
+  /** The sources so far, the last one being read; they must still lie consecutively in the extent list. */
+  readonly sources: ExtentRef[];
+  /** Position of the next batch to read in the last source. */
+  position: number;
+  readonly outputs: RewriteOutput[];
+  removedRecords: number;
+  /** #syncsBegun at its last write: the swap waits for a completed fdatasync numbered above it. */
+  writtenBeforeSync: number;
+  /** Every source was read: only the swap is left. */
+  complete: boolean;
+}
+
+interface RewriteOutput {
+  readonly index: number;
+  /** Bytes written into the extent so far. */
+  size: number;
+  readonly firstOffset: number;
+  maxTimestamp: number;
 }
 
 /** One partition's place in the file, as `Engine.layout()` reports it for inspection tools. */
@@ -304,6 +339,8 @@ interface PartitionState {
   durableNextOffset: number;
   durableTailPosition: number;
   producers: Map<number, ProducerEntry>;
+  /** The maxTimestamp of the first batch in the tail extent, once read or written (segment.ms rolls from it). */
+  rolledFrom: { readonly extent: number; readonly timestamp: number } | null;
 }
 
 interface TopicState {
@@ -326,6 +363,11 @@ interface MetaRequest {
   readonly kind: 'meta';
   /** Sync at once after the checkpoint instead of joining the next group commit (close does this). */
   readonly syncNow?: boolean;
+  /**
+   * `apply` writes a checkpoint itself when it changes metadata (compaction and vacuum steps): none is written after
+   * it, and when it wrote none the request resolves at once, with nothing to make durable.
+   */
+  readonly checkpointsItself?: boolean;
   readonly apply: () => unknown;
   readonly resolve: (r: unknown) => void;
   readonly reject: (e: unknown) => void;
@@ -346,10 +388,16 @@ const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 300_000;
 /** A retention step frees at most this many extents: one checkpoint, well under 50 ms under the lock. */
 const RETENTION_STEP_EXTENTS = 64;
 /**
- * A compaction step decodes at most this many extents before it rewrites, and rewrites at most this many:
- * the latest-offset map and the clean cursor carry over between steps (CompactionIndex).
+ * A compaction step works (reading chunks, folding keys, checking and rewriting batches) until this many
+ * milliseconds have passed, then stops at the next chunk's end; its pass carries over to the next step
+ * (CompactionPass). It never waits for an fdatasync (a swap waits for one begun in the background), so
+ * with a swap's checkpoint a step stays well under 50 ms under the lock.
  */
-const COMPACTION_STEP_EXTENTS = 1;
+const COMPACTION_STEP_MS = 10;
+/** How long the next compaction step waits when a rewrite waits for a background fdatasync (ms). */
+const COMPACTION_SYNC_WAIT_MS = 1;
+/** Compaction reads a partition's data in chunks of whole batches of about this many bytes. */
+const COMPACTION_READ_BYTES = 256 * 1024;
 /**
  * After a compaction step that appends waited behind, the next step waits this many times the step's own
  * duration, so writers keep about five sixths of the writer lock while compaction runs (Kafka throttles
@@ -422,6 +470,12 @@ export class Engine {
   #backgroundSync = false;
   #syncTimer: NodeJS.Timeout | null = null;
   #lastSyncStart = 0;
+  /**
+   * fdatasyncs begun by this handle, and the highest-numbered one completed: a write made while
+   * #syncsBegun was n is durable once #syncedThrough > n.
+   */
+  #syncsBegun = 0;
+  #syncedThrough = 0;
   #bytesSinceCheckpoint = 0;
   #failure: OnelogError | null = null;
   #closed = false;
@@ -439,7 +493,11 @@ export class Engine {
   /** runCompaction() calls in progress: while one runs, it alone paces compaction (no scheduled steps). */
   #compactionRuns = 0;
   #compactedClean = new Map<number, { end: number; tombstoneDue: number }>();
-  #compactionIndex = new Map<number, CompactionIndex>();
+  #compactionPasses = new Map<number, CompactionPass>();
+  /** Output extents of rewrites in progress: taken from the free list, yet listed free by every checkpoint until their swap. */
+  #compactionReserved = new Set<number>();
+  /** Set by a compaction step that left a rewrite waiting for a background fdatasync. */
+  #compactionWaiting = false;
 
   // Follow-reads.
   #waiters = new Set<() => void>();
@@ -620,6 +678,7 @@ export class Engine {
           durableNextOffset: p.nextOffset,
           durableTailPosition: p.tailPosition,
           producers: producersFromMeta(p.producers),
+          rolledFrom: null,
         };
         if (old !== undefined && old.nextOffset > ps.nextOffset && positionInExtent(this.#geometry, ps.extents.at(-1)?.[0] ?? -1, old.tailPosition)) {
           ps.nextOffset = old.nextOffset;
@@ -631,12 +690,16 @@ export class Engine {
       this.#topics.set(t.name, topic);
     }
     this.#positionHints.clear();
+    // Compaction passes were built on the metadata replaced here; their reserved extents are free in it.
+    this.#compactionPasses.clear();
+    this.#compactionReserved.clear();
+    this.#compactedClean.clear();
   }
 
   #snapshot(): DatabaseMeta {
     return {
       extentCount: this.#extentCount,
-      freeExtents: [...this.#freeExtents, ...this.#freedAwaitingSync, ...this.#freedSinceCheckpoint].sort((a, b) => a - b),
+      freeExtents: [...this.#freeExtents, ...this.#freedAwaitingSync, ...this.#freedSinceCheckpoint, ...this.#compactionReserved].sort((a, b) => a - b),
       metaExtent: this.#metaExtent,
       nextPartitionUid: this.#nextPartitionUid,
       nextProducerId: this.#nextProducerId,
@@ -662,17 +725,19 @@ export class Engine {
   /**
    * Takes an extent: a free one (lowest first; one whose freeing checkpoint is not durable yet after an
    * fdatasync), or only when there is none a new one at the end of the file. For a partition's data
-   * a reused extent is zeroed and the zeros made durable before any checkpoint can name it (invariant I3);
-   * extents past the logical end were zeroed by recovery and never written since.
+   * a reused extent is zeroed and the zeros made durable before any checkpoint can name it (invariant I3):
+   * at once for a tail extent, by the fdatasync a rewrite's swap waits for (I8) for a rewrite's output.
+   * Extents past the logical end were zeroed by recovery and never written since.
    */
-  #takeExtent(forData: boolean): number {
+  #takeExtent(use: 'tail' | 'rewrite' | 'meta'): number {
     // Space reuse before growth: extents freed by a checkpoint not yet durable become reusable by a sync.
     if (this.#freeExtents.length === 0 && this.#freedAwaitingSync.length > 0) this.#syncNow();
     const free = this.#freeExtents.shift();
     if (free === undefined) return this.#extentCount++;
-    if (forData) {
+    if (use !== 'meta') {
       this.#file.zero(extentStart(this.#geometry, free), this.#geometry.extentSize);
-      this.#syncNow();
+      // A rewrite's output is named by no checkpoint before the fdatasync its swap waits for.
+      if (use === 'tail') this.#syncNow();
     }
     return free;
   }
@@ -690,7 +755,7 @@ export class Engine {
         throw new OnelogError('METADATA_TOO_LARGE', `The database metadata (${blob.length} bytes) no longer fits in one extent (${this.#geometry.extentSize} bytes): create the database with a larger extentSize.`);
       }
       this.#freedSinceCheckpoint.push(this.#metaExtent);
-      this.#metaExtent = this.#takeExtent(false);
+      this.#metaExtent = this.#takeExtent('meta');
       this.#metaNext = position(this.#metaExtent);
       blob = encodeMetadata(this.#snapshot());
     }
@@ -725,6 +790,7 @@ export class Engine {
     if (this.#backgroundSync) return;
     this.#backgroundSync = true;
     const epoch = this.#writeEpoch;
+    const ticket = ++this.#syncsBegun;
     const tails = [...this.#byUid.values()].map((ps) => ({ partition: ps, nextOffset: ps.writeNextOffset, tailPosition: ps.writeTailPosition, settle: noop, fail: noop }));
     let syncing: Promise<void>;
     try {
@@ -737,6 +803,7 @@ export class Engine {
     syncing.then(
       () => {
         this.#backgroundSync = false;
+        this.#syncedThrough = Math.max(this.#syncedThrough, ticket);
         if (this.#failure === null) this.#markDurable(epoch, tails);
       },
       (err: unknown) => {
@@ -755,6 +822,8 @@ export class Engine {
         ps.durableTailPosition = p.tailPosition;
       }
     }
+    // Only when no superblock was written since the sync began: a later checkpoint may have overwritten
+    // the freeing one's superblock in place (I5), and a torn write of it would bring back the state before.
     if (epochAtStart === this.#writeEpoch) {
       this.#superblockState = 'durable';
       this.#freeExtents.push(...this.#freedAwaitingSync);
@@ -765,7 +834,9 @@ export class Engine {
 
   /** A synchronous fdatasync: all writes so far become durable. */
   #syncNow(): void {
+    const ticket = ++this.#syncsBegun;
     this.#file.datasyncSync();
+    this.#syncedThrough = Math.max(this.#syncedThrough, ticket);
     for (const ps of this.#byUid.values()) {
       ps.durableNextOffset = ps.writeNextOffset;
       ps.durableTailPosition = ps.writeTailPosition;
@@ -1112,6 +1183,7 @@ export class Engine {
     this.#arrivedDuringSync = false;
     this.#lastSyncStart = Date.now();
     const epoch = this.#writeEpoch;
+    const ticket = ++this.#syncsBegun;
     const failBatch = (err: unknown): void => {
       this.#syncInFlight = false;
       this.#fail(err);
@@ -1127,6 +1199,7 @@ export class Engine {
     syncing.then(
       () => {
         this.#syncInFlight = false;
+        this.#syncedThrough = Math.max(this.#syncedThrough, ticket);
         try {
           if (this.#failure !== null) throw this.#failure;
           this.#markDurable(epoch, batch);
@@ -1212,10 +1285,16 @@ export class Engine {
   #execute(request: WriteRequest): void {
     if (request.kind === 'meta') {
       let result: unknown;
+      const sequence = this.#metaSequence;
       try {
         result = request.apply();
       } catch (err) {
         request.reject(err);
+        return;
+      }
+      if (request.checkpointsItself === true) {
+        if (this.#metaSequence === sequence) request.resolve(result);
+        else this.#pending.push({ partition: null, nextOffset: 0, tailPosition: 0, settle: () => request.resolve(result), fail: request.reject });
         return;
       }
       // Close syncs before and after, so the checkpoint it leaves records every tail.
@@ -1262,21 +1341,20 @@ export class Engine {
         position: ps.writeTailPosition,
       });
     }
-    // A new extent when the batch does not fit, or when the tail extent's data would pass segment.bytes.
+    const logAppendTime = topicConfig(topic.configs, 'message.timestamp.type') === 'LogAppendTime' ? this.#clock() : -1;
+    const maxTimestamp = logAppendTime >= 0 ? logAppendTime : header.maxTimestamp;
+    // A new extent when the batch does not fit, when the tail extent's data would pass segment.bytes, or
+    // when the tail extent is old enough to roll by time.
     const used = last === undefined ? 0 : ps.writeTailPosition - extentStart(this.#geometry, last[0]);
-    const sealTail = last === undefined || used + size > extentSize || (used > 0 && used + size > Number(topicConfig(topic.configs, 'segment.bytes')));
+    const sealTail =
+      last === undefined || used + size > extentSize || (used > 0 && (used + size > Number(topicConfig(topic.configs, 'segment.bytes')) || this.#rollsByTime(ps, topic.configs, maxTimestamp)));
     if (sealTail) this.#allocateExtent(ps);
     const baseOffset = ps.writeNextOffset;
     const lastOffset = baseOffset + header.lastOffsetDelta;
     setBaseOffset(batch, 0, baseOffset);
     setPartitionLeaderEpoch(batch, 0, 0);
-    let logAppendTime = -1;
-    let maxTimestamp = header.maxTimestamp;
-    if (topicConfig(topic.configs, 'message.timestamp.type') === 'LogAppendTime') {
-      logAppendTime = this.#clock();
-      setLogAppendTime(batch, 0, logAppendTime);
-      maxTimestamp = logAppendTime;
-    }
+    if (logAppendTime >= 0) setLogAppendTime(batch, 0, logAppendTime);
+    if (ps.writeTailPosition === extentStart(this.#geometry, ps.extents.at(-1)![0])) ps.rolledFrom = { extent: ps.extents.at(-1)![0], timestamp: maxTimestamp };
     this.#file.write(batch, 0, size, ps.writeTailPosition);
     ps.writeTailPosition += size;
     ps.writeNextOffset = lastOffset + 1;
@@ -1293,9 +1371,29 @@ export class Engine {
     }
   }
 
+  /**
+   * Whether a batch whose maxTimestamp is `timestamp` rolls the (non-empty) tail extent by time, as Kafka
+   * rolls a segment: when it is more than segment.ms after the maxTimestamp of the extent's first batch
+   * (for a compacted topic, max.compaction.lag.ms when smaller, so that no record waits longer than that
+   * in the never-compacted tail). Batches without timestamps (-1) roll nothing.
+   */
+  #rollsByTime(ps: PartitionState, configs: Readonly<Record<string, string>>, timestamp: number): boolean {
+    let rollMs = Number(topicConfig(configs, 'segment.ms'));
+    if (topicConfig(configs, 'cleanup.policy').split(',').includes('compact')) rollMs = Math.min(rollMs, Number(topicConfig(configs, 'max.compaction.lag.ms')));
+    if (timestamp < 0 || timestamp <= rollMs) return false;
+    const tail = ps.extents.at(-1)![0];
+    if (ps.rolledFrom?.extent !== tail) {
+      const head = Buffer.alloc(RECORD_BATCH_OVERHEAD);
+      this.#file.read(head, 0, head.length, extentStart(this.#geometry, tail));
+      ps.rolledFrom = { extent: tail, timestamp: readBatchHeader(head, 0).maxTimestamp };
+    }
+    const first = ps.rolledFrom.timestamp;
+    return first >= 0 && timestamp - first > rollMs;
+  }
+
   /** Invariant I3: a zeroed extent, recorded by a checkpoint written before any batch goes into it. */
   #allocateExtent(ps: PartitionState): void {
-    const index = this.#takeExtent(true);
+    const index = this.#takeExtent('tail');
     const start = extentStart(this.#geometry, index);
     ps.extents.push([index, ps.writeNextOffset, -1]);
     ps.writeTailPosition = start;
@@ -1343,6 +1441,7 @@ export class Engine {
       durableNextOffset: 0,
       durableTailPosition: 0,
       producers: new Map(),
+      rolledFrom: null,
     };
     this.#byUid.set(ps.uid, ps);
     this.#writeSlot(ps);
@@ -1437,6 +1536,8 @@ export class Engine {
         if (topic === undefined) throw this.#unknownPartition(name, 0);
         for (const ps of topic.partitions) {
           for (const [index] of ps.extents) this.#freedSinceCheckpoint.push(index);
+          this.#endCompactionPass(ps.uid);
+          this.#compactedClean.delete(ps.uid);
           this.#byUid.delete(ps.uid);
           const zero = Buffer.alloc(SLOT_SIZE);
           this.#file.write(zero, 0, SLOT_SIZE, slotPosition(ps.slot));
@@ -1458,6 +1559,12 @@ export class Engine {
         const topic = this.#topics.get(name);
         if (topic === undefined) throw this.#unknownPartition(name, 0);
         topic.configs = this.#alteredConfigs(name, topic.configs, configs);
+        // A topic no longer compacted gives up its passes (and their reserved extents); a pass of a topic
+        // still compacted goes on, deciding with the new configs from its next step on.
+        if (!topicConfig(topic.configs, 'cleanup.policy').split(',').includes('compact')) {
+          for (const ps of topic.partitions) this.#endCompactionPass(ps.uid);
+        }
+        for (const ps of topic.partitions) this.#compactedClean.delete(ps.uid);
         return this.#topicInfo(topic);
       },
       resolve: resolve as (v: unknown) => void,
@@ -2005,195 +2112,257 @@ export class Engine {
     return clean === undefined || clean.end < ps.extents[count]![1] || now >= clean.tombstoneDue;
   }
 
-  /** Whole batches of one sealed extent of `ps`, with their records decoded (control batches are not). */
-  #extentBatches(ps: PartitionState, listIndex: number): CompactionBatch[] {
+  /** The list index of the extent a cursor names in `ps`, or -1 when it no longer holds that place (freed, reused, moved). */
+  #listIndexOf(ps: PartitionState, ref: ExtentRef): number {
+    return ps.extents.findIndex((e) => e[0] === ref[0] && e[1] === ref[1]);
+  }
+
+  /** Whole durable batches of list extent `listIndex` from `position`, at most COMPACTION_READ_BYTES of them (at least one); empty at the extent's end. */
+  #compactionChunk(ps: PartitionState, listIndex: number, position: number): Buffer {
     const view = { extents: ps.extents, tailPosition: ps.durableTailPosition };
-    const start = extentStart(this.#geometry, ps.extents[listIndex]![0]);
-    const { records: buf } = readBatches(this.#file, this.#geometry, view, start, this.#geometry.extentSize);
-    const batches: CompactionBatch[] = [];
-    for (let p = 0; p < buf.length; p += batchTotalSize(buf, p)) {
-      const header = readBatchHeader(buf, p);
-      const raw = buf.subarray(p, p + batchTotalSize(buf, p));
-      batches.push({ header, raw, records: header.isControl ? null : decodeRecords(buf, p) });
+    if (position >= extentDataEnd(this.#geometry, view, listIndex)) return Buffer.alloc(0);
+    return readBatches(this.#file, this.#geometry, view, position, COMPACTION_READ_BYTES).records;
+  }
+
+  /** Ends a partition's compaction pass: its reserved output extents become free again (they were never named used). */
+  #endCompactionPass(uid: number): void {
+    const pass = this.#compactionPasses.get(uid);
+    if (pass === undefined) return;
+    this.#compactionPasses.delete(uid);
+    this.#abortRewrite(pass);
+  }
+
+  #abortRewrite(pass: CompactionPass): void {
+    if (pass.rewrite === null) return;
+    for (const out of pass.rewrite.outputs) {
+      this.#compactionReserved.delete(out.index);
+      this.#freeExtents.push(out.index);
     }
-    return batches;
+    this.#freeExtents.sort((a, b) => a - b);
+    pass.rewrite = null;
   }
 
   /**
-   * Compacts one partition's first window of at most `budget` compactable extents that holds a record to
-   * drop. A record is dropped when it lies below logStartOffset, when its key (compared as bytes) has a
-   * later record in the compactable extents, or when it is a tombstone (a keyed record with a null value)
+   * One bounded piece of a partition's compaction pass, until `deadline` (performance.now() ms): first a
+   * rewrite in progress goes on; else the extents not yet folded into the latest-offset map are folded in;
+   * else the extents not yet found clean are checked, and the first one holding a record to drop starts a
+   * rewrite. A record is dropped when it lies below logStartOffset, when its key (compared as bytes) has a
+   * later record in the extents folded in, or when it is a tombstone (a keyed record with a null value)
    * whose timestamp is more than delete.retention.ms before `now`. Records with null keys and control
-   * batches are kept. Kept records keep their offsets (batches keep their baseOffset; offset deltas leave
-   * gaps). Returns null when there is nothing to drop.
+   * batches are kept. Returns null when the partition is clean (nothing to drop), else what it rewrote.
    */
-  #compactPartition(ps: PartitionState, configs: Readonly<Record<string, string>>, now: number, budget: number): PartitionCompaction | null {
+  #compactPartition(ps: PartitionState, configs: Readonly<Record<string, string>>, now: number, deadline: number): PartitionCompaction | null {
     const count = this.#compactableCount(ps, configs, now);
-    if (count === 0) return null;
-    const end = ps.extents[count]![1];
-    const deleteRetentionMs = Number(topicConfig(configs, 'delete.retention.ms'));
-    const listIndexOf = (ref: ExtentRef | null): number => (ref === null ? 0 : ps.extents.findIndex((e) => e[0] === ref[0] && e[1] === ref[1]));
-    const refAt = (listIndex: number): ExtentRef => [ps.extents[listIndex]![0], ps.extents[listIndex]![1]];
-    const progress: PartitionCompaction = { topic: ps.topic, partition: ps.partition, rewrittenExtents: 0, writtenExtents: 0, removedRecords: 0 };
-    let index = this.#compactionIndex.get(ps.uid);
-    let scanFrom = index === undefined ? -1 : listIndexOf(index.scanNext);
-    if (index === undefined || scanFrom < 0) {
-      index = { latest: new Map(), scanNext: null, cleanNext: null, logStartOffset: ps.logStartOffset, tombstoneDue: Number.POSITIVE_INFINITY };
-      this.#compactionIndex.set(ps.uid, index);
-      scanFrom = 0;
-    }
-    if (ps.logStartOffset !== index.logStartOffset || now >= index.tombstoneDue) {
-      index.cleanNext = null;
-      index.logStartOffset = ps.logStartOffset;
-      index.tombstoneDue = Number.POSITIVE_INFINITY;
-    }
-    // Each step decodes at most `budget` extents before it rewrites: first the extents not yet folded into
-    // the latest-offset map, then those not yet found clean; a step that runs out says so and the next
-    // one goes on from the cursors.
-    let work = 0;
-    for (; scanFrom < count; scanFrom++) {
-      if (work === budget) {
-        index.scanNext = refAt(scanFrom);
-        return progress;
-      }
-      work++;
-      for (const b of this.#extentBatches(ps, scanFrom)) {
-        for (const r of b.records ?? []) {
-          if (r.key === null || r.offset < ps.logStartOffset) continue;
-          const key = r.key.toString('latin1');
-          const previous = index.latest.get(key);
-          // A newer record of a key seen before makes an extent found clean droppable again.
-          if (previous !== undefined && previous < r.offset) index.cleanNext = null;
-          if (previous === undefined || previous < r.offset) index.latest.set(key, r.offset);
-        }
-      }
-    }
-    index.scanNext = refAt(count);
-    const { latest } = index;
-    let checkFrom = listIndexOf(index.cleanNext);
-    if (checkFrom < 0 || index.cleanNext === null) {
-      checkFrom = 0;
-      index.tombstoneDue = Number.POSITIVE_INFINITY;
-    }
-    let tombstoneDue = index.tombstoneDue;
-    const keep = (r: DecodedRecord): boolean => {
-      if (r.offset < ps.logStartOffset) return false;
-      if (r.key === null) return true;
-      if (latest.get(r.key.toString('latin1')) !== r.offset) return false;
-      if (r.value !== null) return true;
-      if (now - r.timestamp > deleteRetentionMs) return false;
-      tombstoneDue = Math.min(tombstoneDue, r.timestamp + deleteRetentionMs + 1);
-      return true;
-    };
-    const filtered = (listIndex: number): { b: CompactionBatch; kept: DecodedRecord[] | null }[] =>
-      this.#extentBatches(ps, listIndex).map((b) => ({ b, kept: b.records === null ? null : b.records.filter(keep) }));
-    const dropsSome = (batches: readonly { b: CompactionBatch; kept: DecodedRecord[] | null }[]): boolean =>
-      batches.some(({ b, kept }) => (kept === null ? b.header.baseOffset + b.header.lastOffsetDelta < ps.logStartOffset : kept.length < b.records!.length));
-    let window = -1;
-    const rewritten: { b: CompactionBatch; kept: DecodedRecord[] | null }[][] = [];
-    for (let i = checkFrom; i < count; i++) {
-      if (work === budget) {
-        index.cleanNext = refAt(i);
-        index.tombstoneDue = tombstoneDue;
-        return progress;
-      }
-      work++;
-      const batches = filtered(i);
-      if (dropsSome(batches)) {
-        window = i;
-        rewritten[i] = batches;
-        break;
-      }
-    }
-    if (window < 0) {
-      // Clean: the map is dropped, so memory is held only while a compaction pass runs; the next pass (new
-      // extents sealed, or a tombstone due) builds it again.
-      this.#compactionIndex.delete(ps.uid);
-      this.#compactedClean.set(ps.uid, { end, tombstoneDue });
+    if (count === 0) {
+      this.#endCompactionPass(ps.uid);
       return null;
     }
-    const windowEnd = Math.min(count, window + budget);
-    for (let i = window + 1; i < windowEnd; i++) rewritten[i] = filtered(i);
-    // New extents' contents: kept batches as stored, partly kept ones re-encoded with their original offsets.
-    const outputs: { data: Buffer[]; size: number; firstOffset: number; maxTimestamp: number }[] = [];
-    let removedRecords = 0;
-    for (let i = window; i < windowEnd; i++) {
-      for (const { b, kept } of rewritten[i]!) {
-        let bytes: Buffer | null;
-        const h = b.header;
-        if (kept === null) bytes = h.baseOffset + h.lastOffsetDelta < ps.logStartOffset ? null : b.raw;
-        else {
-          removedRecords += b.records!.length - kept.length;
-          if (kept.length === b.records!.length) bytes = b.raw;
-          else if (kept.length === 0) bytes = null;
-          else {
-            bytes = encodeBatch({
-              baseOffset: h.baseOffset,
-              partitionLeaderEpoch: h.partitionLeaderEpoch,
-              records: kept.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offsetDelta: r.offset - h.baseOffset })),
-              compression: h.compression,
-              timestampType: h.timestampType,
-              producerId: h.producerId,
-              producerEpoch: h.producerEpoch,
-              baseSequence: h.baseSequence,
-              isTransactional: h.isTransactional,
-            });
-          }
-        }
-        if (bytes === null) continue;
-        let out = outputs.at(-1);
-        if (out === undefined || out.size + bytes.length > this.#geometry.extentSize) {
-          out = { data: [], size: 0, firstOffset: outputs.length === 0 ? ps.extents[window]![1] : h.baseOffset, maxTimestamp: -1 };
-          outputs.push(out);
-        }
-        out.data.push(bytes);
-        out.size += bytes.length;
-        out.maxTimestamp = Math.max(out.maxTimestamp, readBatchHeader(bytes, 0).maxTimestamp);
+    const progress: CompactionProgress = { topic: ps.topic, partition: ps.partition, rewrittenExtents: 0, writtenExtents: 0, removedRecords: 0 };
+    let pass = this.#compactionPasses.get(ps.uid);
+    if (pass === undefined) {
+      pass = { latest: new KeyOffsetMap(), scanNext: null, cleanNext: null, logStartOffset: ps.logStartOffset, tombstoneDue: Number.POSITIVE_INFINITY, rewrite: null };
+      this.#compactionPasses.set(ps.uid, pass);
+    }
+    // Records below a new logStartOffset are droppable, and a tombstone may have come due: the clean cursor
+    // starts over. A rewrite in progress goes on (what it kept below logStartOffset is never read, and goes
+    // in a later pass); one whose sources retention freed is given up as it goes on.
+    if (ps.logStartOffset !== pass.logStartOffset || now >= pass.tombstoneDue) {
+      pass.cleanNext = null;
+      pass.logStartOffset = ps.logStartOffset;
+      pass.tombstoneDue = Number.POSITIVE_INFINITY;
+    }
+    const deleteRetentionMs = Number(topicConfig(configs, 'delete.retention.ms'));
+    const keep: KeepRecord = (offset, timestamp, key, value) => {
+      if (offset < ps.logStartOffset) return false;
+      if (key === null) return true;
+      if (pass.latest.get(key) !== offset) return false;
+      if (value !== null) return true;
+      if (now - timestamp > deleteRetentionMs) return false;
+      pass.tombstoneDue = Math.min(pass.tombstoneDue, timestamp + deleteRetentionMs + 1);
+      return true;
+    };
+    if (pass.rewrite !== null) {
+      this.#continueRewrite(ps, pass, count, keep, deadline, progress);
+      return progress;
+    }
+    // Fold the compactable data not yet folded in into the latest-offset map, a chunk at a time.
+    let at = 0;
+    let position = extentStart(this.#geometry, ps.extents[0]![0]);
+    if (pass.scanNext !== null) {
+      const found = this.#listIndexOf(ps, pass.scanNext.ref);
+      if (found >= 0) {
+        at = found;
+        position = pass.scanNext.position;
+      } else {
+        // The cursor's extent is gone (freed by retention, or moved by vacuum): the pass starts over.
+        pass.latest = new KeyOffsetMap();
+        pass.cleanNext = null;
       }
     }
-    // The new extents are written and made durable before the checkpoint that names them (invariant I8).
-    const entries: ExtentEntry[] = outputs.map((out) => {
-      const index = this.#takeExtent(true);
-      const data = Buffer.concat(out.data, out.size);
-      this.#file.write(data, 0, data.length, extentStart(this.#geometry, index));
-      return [index, out.firstOffset, out.maxTimestamp];
-    });
-    if (entries.length > 0) this.#syncNow();
-    const scanNextWasAfter = index.scanNext[0] === ps.extents[windowEnd]![0] && index.scanNext[1] === ps.extents[windowEnd]![1];
-    const after = ps.extents.slice(windowEnd);
-    // With nothing kept, the next extent takes over the window's first offset, so extents still cover the log.
-    if (entries.length === 0) after[0] = [after[0]![0], ps.extents[window]![1], after[0]![2]];
-    const old = ps.extents.slice(window, windowEnd);
-    ps.extents = [...ps.extents.slice(0, window), ...entries, ...after];
-    for (const [index] of old) this.#freedSinceCheckpoint.push(index);
-    this.#positionHints.clear();
-    this.#compactedClean.delete(ps.uid);
-    // The new extents hold nothing to drop; the first one after them is where the next check starts.
-    index.cleanNext = refAt(window + entries.length);
-    // That extent may have taken over the window's first offset (nothing kept): the scan cursor follows.
-    if (scanNextWasAfter) index.scanNext = index.cleanNext;
-    index.tombstoneDue = tombstoneDue;
-    this.#checkpoint();
-    return { topic: ps.topic, partition: ps.partition, rewrittenExtents: old.length, writtenExtents: entries.length, removedRecords };
+    for (; at < count; at++, position = extentStart(this.#geometry, ps.extents[at]![0])) {
+      for (let chunk = this.#compactionChunk(ps, at, position); chunk.length > 0; chunk = this.#compactionChunk(ps, at, position)) {
+        for (let p = 0; p < chunk.length; p += batchTotalSize(chunk, p)) {
+          if (!readBatchHeader(chunk, p).isControl && foldKeys(chunk, p, pass.latest, ps.logStartOffset)) pass.cleanNext = null;
+        }
+        position += chunk.length;
+        if (performance.now() >= deadline) {
+          pass.scanNext = { ref: this.#refAt(ps, at), position };
+          return progress;
+        }
+      }
+    }
+    pass.scanNext = { ref: this.#refAt(ps, count), position: extentStart(this.#geometry, ps.extents[count]![0]) };
+    // Check the extents not yet found clean, a chunk at a time; the first one holding a record to drop is
+    // rewritten from its start.
+    at = pass.cleanNext === null ? -1 : this.#listIndexOf(ps, pass.cleanNext.ref);
+    if (at < 0 || pass.cleanNext === null) {
+      at = 0;
+      position = extentStart(this.#geometry, ps.extents[0]![0]);
+      pass.tombstoneDue = Number.POSITIVE_INFINITY;
+    } else {
+      position = pass.cleanNext.position;
+    }
+    for (; at < count; at++, position = extentStart(this.#geometry, ps.extents[at]![0])) {
+      for (let chunk = this.#compactionChunk(ps, at, position); chunk.length > 0; chunk = this.#compactionChunk(ps, at, position)) {
+        for (let p = 0; p < chunk.length; p += batchTotalSize(chunk, p)) {
+          if (dropsRecords(chunk, p, readBatchHeader(chunk, p), keep, ps.logStartOffset)) {
+            pass.rewrite = { sources: [this.#refAt(ps, at)], position: extentStart(this.#geometry, ps.extents[at]![0]), outputs: [], removedRecords: 0, writtenBeforeSync: -1, complete: false };
+            this.#continueRewrite(ps, pass, count, keep, deadline, progress);
+            return progress;
+          }
+        }
+        position += chunk.length;
+        if (performance.now() >= deadline) {
+          pass.cleanNext = { ref: this.#refAt(ps, at), position };
+          return progress;
+        }
+      }
+    }
+    // Clean: the map is dropped, so memory is held only while a pass runs; the next pass (new extents
+    // sealed, or a tombstone due) builds it again.
+    this.#compactionPasses.delete(ps.uid);
+    this.#compactedClean.set(ps.uid, { end: ps.extents[count]![1], tombstoneDue: pass.tombstoneDue });
+    return null;
   }
 
-  /** One bounded step, under the writer lock: rewrites at most COMPACTION_STEP_EXTENTS extents. */
+  #refAt(ps: PartitionState, listIndex: number): ExtentRef {
+    return [ps.extents[listIndex]![0], ps.extents[listIndex]![1]];
+  }
+
+  /**
+   * Goes on with the rewrite of `pass` until `deadline`: the kept bytes of its source extents go, in
+   * order, into output extents reserved for it (listed free by every checkpoint until the swap, so a
+   * crash leaks none). At a source extent's end, once the last output is at least three quarters full or
+   * no compactable extent folded into the latest-offset map follows, the rewrite is complete and waits
+   * for its swap (#swapWhenDurable). A rewrite whose sources no longer lie where it left them is given up.
+   */
+  #continueRewrite(ps: PartitionState, pass: CompactionPass, count: number, keep: KeepRecord, deadline: number, progress: CompactionProgress): void {
+    const rewrite = pass.rewrite!;
+    // Sources end where the data folded into the latest-offset map ends: past it, `keep` would drop every
+    // record whose key the map has not seen yet.
+    const end = Math.min(count, pass.scanNext === null ? -1 : this.#listIndexOf(ps, pass.scanNext.ref));
+    const first = this.#listIndexOf(ps, rewrite.sources[0]!);
+    if (first < 0 || first + rewrite.sources.length > end || !rewrite.sources.every((ref, i) => this.#listIndexOf(ps, ref) === first + i)) {
+      this.#abortRewrite(pass);
+      return;
+    }
+    if (rewrite.complete) {
+      this.#swapWhenDurable(ps, pass, first, progress);
+      return;
+    }
+    const extentSize = this.#geometry.extentSize;
+    let at = first + rewrite.sources.length - 1;
+    for (;;) {
+      const chunk = this.#compactionChunk(ps, at, rewrite.position);
+      if (chunk.length === 0) {
+        at++;
+        const last = rewrite.outputs.at(-1);
+        if (at === end || (last !== undefined && last.size * 4 >= extentSize * 3)) {
+          rewrite.complete = true;
+          this.#swapWhenDurable(ps, pass, first, progress);
+          return;
+        }
+        rewrite.sources.push(this.#refAt(ps, at));
+        rewrite.position = extentStart(this.#geometry, ps.extents[at]![0]);
+        continue;
+      }
+      for (let p = 0; p < chunk.length; ) {
+        const size = batchTotalSize(chunk, p);
+        const { bytes, removed } = keptBatch(chunk, p, size, readBatchHeader(chunk, p), keep, ps.logStartOffset);
+        if (bytes !== null) {
+          let out = rewrite.outputs.at(-1);
+          if (out === undefined || out.size + bytes.length > extentSize) {
+            const index = this.#takeExtent('rewrite');
+            this.#compactionReserved.add(index);
+            out = { index, size: 0, firstOffset: rewrite.outputs.length === 0 ? ps.extents[first]![1] : readBatchHeader(bytes, 0).baseOffset, maxTimestamp: -1 };
+            rewrite.outputs.push(out);
+          }
+          this.#file.write(bytes, 0, bytes.length, extentStart(this.#geometry, out.index) + out.size);
+          rewrite.writtenBeforeSync = this.#syncsBegun;
+          out.size += bytes.length;
+          out.maxTimestamp = Math.max(out.maxTimestamp, readBatchHeader(bytes, 0).maxTimestamp);
+        }
+        rewrite.removedRecords += removed;
+        rewrite.position += size;
+        p += size;
+      }
+      if (performance.now() >= deadline) return;
+    }
+  }
+
+  /**
+   * Swaps the sources of a rewrite that read them all for its outputs once an fdatasync that began after
+   * its last write has completed (I8); until then it starts one in the background and the swap waits for
+   * a later step, so compaction never blocks the writer lock on an fdatasync of the whole file.
+   */
+  #swapWhenDurable(ps: PartitionState, pass: CompactionPass, first: number, progress: CompactionProgress): void {
+    const rewrite = pass.rewrite!;
+    if (this.#syncedThrough <= rewrite.writtenBeforeSync) {
+      this.#syncInBackground();
+      this.#compactionWaiting = true;
+      return;
+    }
+    const end = first + rewrite.sources.length;
+    const entries: ExtentEntry[] = rewrite.outputs.map((out) => [out.index, out.firstOffset, out.maxTimestamp]);
+    const after = ps.extents.slice(end);
+    const takenOver = after[0]!;
+    // With nothing kept, the next extent takes over the window's first offset, so extents still cover the log.
+    if (entries.length === 0) after[0] = [takenOver[0], ps.extents[first]![1], takenOver[2]];
+    const old = ps.extents.slice(first, end);
+    ps.extents = [...ps.extents.slice(0, first), ...entries, ...after];
+    for (const [index] of old) this.#freedSinceCheckpoint.push(index);
+    for (const out of rewrite.outputs) this.#compactionReserved.delete(out.index);
+    this.#positionHints.clear();
+    this.#compactedClean.delete(ps.uid);
+    // The outputs hold nothing to drop: the next check starts after them. The scan cursor, at or past the
+    // extent after the window, follows that extent when it took over the window's first offset.
+    const next = first + entries.length;
+    pass.cleanNext = { ref: this.#refAt(ps, next), position: extentStart(this.#geometry, ps.extents[next]![0]) };
+    if (pass.scanNext !== null && pass.scanNext.ref[0] === takenOver[0] && pass.scanNext.ref[1] === takenOver[1]) {
+      pass.scanNext = { ref: this.#refAt(ps, next), position: pass.scanNext.position };
+    }
+    pass.rewrite = null;
+    progress.rewrittenExtents += old.length;
+    progress.writtenExtents += entries.length;
+    progress.removedRecords += rewrite.removedRecords;
+    this.#checkpoint();
+  }
+
+  /** One bounded step, under the writer lock: compaction work until COMPACTION_STEP_MS has passed. */
   #compactionStep(): CompactionStep {
     const now = this.#clock();
+    const deadline = performance.now() + COMPACTION_STEP_MS;
     const partitions: PartitionCompaction[] = [];
-    let budget = COMPACTION_STEP_EXTENTS;
+    this.#compactionWaiting = false;
     for (const topic of this.#topics.values()) {
       for (const ps of topic.partitions) {
         if (!this.#compactionDue(ps, topic.configs, now)) continue;
-        if (budget === 0) return { partitions, more: true };
-        const done = this.#compactPartition(ps, topic.configs, now, budget);
-        if (done === null) continue;
-        partitions.push(done);
-        // A step that only read (folding keys in, checking extents) used its whole budget doing so.
-        budget = done.rewrittenExtents === 0 ? 0 : Math.max(0, budget - done.rewrittenExtents);
+        if (performance.now() >= deadline) return { partitions, more: true, waiting: this.#compactionWaiting };
+        const done = this.#compactPartition(ps, topic.configs, now, deadline);
+        if (done !== null) partitions.push(done);
       }
     }
-    return { partitions, more: partitions.length > 0 };
+    return { partitions, more: partitions.length > 0, waiting: this.#compactionWaiting };
   }
 
   #compactionWanted(): boolean {
@@ -2208,11 +2377,12 @@ export class Engine {
    * One compaction step through the write queue, and how long to wait before the next: COMPACTION_PAUSE_FACTOR
    * times the step's duration when appends were queued since the previous step, else 0.
    */
-  async #timedCompactionStep(scheduled: boolean): Promise<{ step: CompactionStep; pauseMs: number }> {
+  async #timedCompactionStep(scheduled: boolean): Promise<{ step: CompactionStep; stepMs: number; pauseMs: number }> {
     // Set by the step as it runs under the lock (an object: TypeScript does not track writes in callbacks).
     const timing = { stepMs: 0, writersActive: false };
     const step = await this.#enqueue<CompactionStep>((resolve, reject) => ({
       kind: 'meta',
+      checkpointsItself: true,
       apply: () => {
         if (scheduled) this.#compactionQueued = false;
         timing.writersActive = this.#appendsQueued !== this.#appendsAtCompactionStep;
@@ -2225,7 +2395,9 @@ export class Engine {
       resolve: resolve as (v: unknown) => void,
       reject,
     }));
-    return { step, pauseMs: timing.writersActive ? timing.stepMs * COMPACTION_PAUSE_FACTOR : 0 };
+    const pauseMs = timing.writersActive ? timing.stepMs * COMPACTION_PAUSE_FACTOR : 0;
+    // A step that left a rewrite waiting for a background fdatasync gives it a moment before the next.
+    return { step, stepMs: timing.stepMs, pauseMs: step.waiting ? Math.max(pauseMs, COMPACTION_SYNC_WAIT_MS) : pauseMs };
   }
 
   /** Queues a compaction step when this handle's view shows work and none is queued yet; it runs between appends. */
@@ -2252,8 +2424,9 @@ export class Engine {
     this.#checkWritable();
     const done = new Map<string, PartitionCompaction>();
     this.#compactionRuns++;
+    let steps;
     try {
-      await this.#compactUntilClean(done);
+      steps = await this.#compactUntilClean(done);
     } finally {
       this.#compactionRuns--;
     }
@@ -2261,17 +2434,25 @@ export class Engine {
     return {
       rewrittenExtents: partitions.reduce((n, p) => n + p.rewrittenExtents, 0),
       removedRecords: partitions.reduce((n, p) => n + p.removedRecords, 0),
+      ...steps,
       partitions,
     };
   }
 
-  /** runCompaction's loop: steps, paced while writers are active, until one finds nothing; tallies into `done`. */
-  async #compactUntilClean(done: Map<string, PartitionCompaction>): Promise<void> {
+  /**
+   * runCompaction's loop: steps, paced while writers are active, until one finds nothing; tallies into
+   * `done`, and returns how many steps it took and the longest.
+   */
+  async #compactUntilClean(done: Map<string, PartitionCompaction>): Promise<{ steps: number; longestStepMs: number }> {
+    let steps = 0;
+    let longestStepMs = 0;
     for (let pauseMs = 0; ; ) {
       if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
       const timed = await this.#timedCompactionStep(false);
       const { step } = timed;
       pauseMs = timed.pauseMs;
+      steps++;
+      longestStepMs = Math.max(longestStepMs, timed.stepMs);
       for (const p of step.partitions) {
         const key = `${p.topic}\u0000${String(p.partition)}`;
         const before = done.get(key);
@@ -2284,6 +2465,7 @@ export class Engine {
       }
       if (!step.more) break;
     }
+    return { steps, longestStepMs };
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -2321,6 +2503,7 @@ export class Engine {
    */
   #vacuumStep(): VacuumStep {
     if (this.#syncInFlight) return { moved: 0, more: true, blocked: true };
+    const metaAtStart = this.#metaExtent;
     // Appends written but not yet durable: make them durable and acknowledge them, so no tail moves under them.
     if (this.#pending.length > 0) {
       this.#syncNow();
@@ -2368,6 +2551,12 @@ export class Engine {
       this.#syncNow();
     }
     this.#cutFreeTail();
+    // A checkpoint of this step may have moved the metadata into a new extent (its old one full), leaving
+    // a free extent below a used one: another step moves data down into it.
+    if (moved > 0 || this.#metaExtent !== metaAtStart) {
+      const lowestFree = Math.min(...this.#freeExtents, ...this.#freedAwaitingSync, ...this.#freedSinceCheckpoint);
+      if (lowestFree < this.#usedExtentsDescending()[0]!.index) more = true;
+    }
     return { moved, more, blocked: false };
   }
 
@@ -2376,7 +2565,8 @@ export class Engine {
    * then the file cut at its new logical end. Also cuts bytes past the logical end left by a crash.
    */
   #cutFreeTail(): void {
-    const keep = this.#usedExtentsDescending()[0]!.index + 1;
+    // Output extents of compaction rewrites in progress are kept too, though checkpoints list them free.
+    const keep = Math.max(this.#usedExtentsDescending()[0]!.index, ...this.#compactionReserved) + 1;
     if (keep < this.#extentCount) {
       this.#freeExtents = this.#freeExtents.filter((index) => index < keep);
       this.#extentCount = keep;
@@ -2402,6 +2592,8 @@ export class Engine {
     for (;;) {
       const step = await this.#enqueue<VacuumStep>((resolve, reject) => ({
         kind: 'meta',
+        // The step checkpoints what it changes: one after its cut could take a new metadata extent past it.
+        checkpointsItself: true,
         apply: () => this.#vacuumStep(),
         resolve: resolve as (v: unknown) => void,
         reject,
@@ -2528,7 +2720,7 @@ export class Engine {
       extentSize: this.#geometry.extentSize,
       extentCount: this.#extentCount,
       // Every extent the next checkpoint lists as free, reusable now or once that checkpoint is durable.
-      freeExtents: this.#freeExtents.length + this.#freedAwaitingSync.length + this.#freedSinceCheckpoint.length,
+      freeExtents: this.#freeExtents.length + this.#freedAwaitingSync.length + this.#freedSinceCheckpoint.length + this.#compactionReserved.size,
       fileSize: this.#file.size(),
       databaseId: this.#header.databaseId,
       formatVersion: this.#header.formatVersion,

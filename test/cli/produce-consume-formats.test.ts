@@ -32,6 +32,9 @@ test('raw and json input; values that are not UTF-8 show as base64 and say so', 
 test('--since picks records by time; --group starts at committed offsets and commits what it printed; --group refuses --partition/--offset/--since', async () => {
   const file = tempDb();
   await runCli(['create', file]);
+  // Kept forever: records of 1970 are past the default retention.ms, and a record of today rolls their
+  // extent by segment.ms (as Kafka rolls a segment), which retention would then free.
+  await runCli(['topics', file, 'create', 't', '--config', 'retention.ms=-1']);
   const old = '{"value":"old","timestamp":1000}\n{"value":"older","timestamp":500}\n';
   await runCli(['produce', file, 't', '--format', 'json'], old);
   await runCli(['produce', file, 't'], 'new1\nnew2\n');

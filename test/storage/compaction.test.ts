@@ -1,7 +1,7 @@
 // Log compaction: for random keyed workloads (fast-check, injected clock) the records readable after
 // compaction match a model (latest value per key, tombstones gone after delete.retention.ms) at their
 // original offsets; the tail extent is never touched; a reader keeps a consistent view; no extent leaks
-// after reopening, also after a writer running compaction is SIGKILLed.
+// after reopening. A writer SIGKILLed while compacting is maintenance-crash.test.ts's.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,10 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { Engine } from '../../src/storage/engine.ts';
-import { batchTotalSize, decodeRecords } from '../../src/format/record-batch.ts';
 import { verifyDatabase } from '../../src/storage/verify.ts';
-import { sleep, startChild, type ChildScript } from './helpers/child-script.ts';
+import { sleep } from './helpers/child-script.ts';
 import { assertAccounted } from './helpers/extent-accounting.ts';
+import { readAll, type Rec } from './helpers/read-back.ts';
 
 const EXTENT = 64 * 1024;
 const T0 = 1_800_000_000_000;
@@ -25,29 +25,6 @@ function tempDir(t: TestContext): string {
   return dir;
 }
 
-interface Rec {
-  readonly offset: number;
-  readonly key: string | null;
-  readonly value: string | null;
-  readonly timestamp: number;
-}
-
-/** Every readable record of a partition from logStartOffset, checking offsets increase. */
-function readAll(db: Engine, topic: string): Rec[] {
-  const out: Rec[] = [];
-  const hw = db.highWatermark(topic, 0);
-  for (let offset = db.logStartOffset(topic, 0); offset < hw; ) {
-    const res = db.read(topic, 0, offset, { maxBytes: 64 * 1024 });
-    for (let pos = 0; pos < res.records.length; pos += batchTotalSize(res.records, pos)) {
-      for (const r of decodeRecords(res.records, pos)) {
-        assert.ok(out.length === 0 || r.offset > out.at(-1)!.offset, 'offsets must increase');
-        out.push({ offset: r.offset, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null, timestamp: r.timestamp });
-      }
-    }
-    offset = res.nextOffset;
-  }
-  return out;
-}
 
 const op = fc.record({
   key: fc.option(fc.integer({ min: 0, max: 5 }), { freq: 8 }),
@@ -162,54 +139,4 @@ test('a reader in another handle sees a consistent log while compaction runs', a
   const latest = new Map<string, number>();
   for (const r of readAll(reader, 'c')) latest.set(r.key!, r.offset);
   assert.deepEqual(latest, latestBefore);
-});
-
-test('a writer SIGKILLed while compacting loses no acknowledged latest value and leaks no extent', { timeout: 120_000 }, async (t) => {
-  const kills = 24;
-  const dir = tempDir(t);
-  const live = new Set<ChildScript>();
-  t.after(() => {
-    for (const child of live) child.kill();
-  });
-  const file = path.join(dir, 'crash.onelog');
-  // Per key: the highest acknowledged offset and its value.
-  const acked = new Map<string, { offset: number; value: string }>();
-  let compacted = 0;
-  for (let run = 0; run < kills; run++) {
-    const lines: string[] = [];
-    const child = startChild('compaction-writer.ts', [], (line) => {
-      if (line.startsWith('ack ')) lines.push(line);
-    });
-    live.add(child);
-    await child.waitForLine((l) => l === 'ready', 30_000);
-    child.send(`go ${file}`);
-    await child.waitForLine((l) => l === 'start', 30_000);
-    await sleep(60 + ((run * 37) % 200));
-    child.kill();
-    const exit = await child.exited;
-    live.delete(child);
-    assert.equal(exit.signal, 'SIGKILL', `run ${String(run)}: the writer died on its own: ${child.stderr()}`);
-    for (const line of lines) {
-      const [, offset, key, value] = line.split(' ');
-      const previous = acked.get(key!);
-      if (previous === undefined || previous.offset < Number(offset)) acked.set(key!, { offset: Number(offset), value: value! });
-    }
-    const db = await Engine.open(file, { extentSize: EXTENT });
-    try {
-      assertAccounted(db, `run ${String(run)}`);
-      assert.deepEqual(verifyDatabase(db).damage, []);
-      const records = readAll(db, 'c');
-      const byOffset = new Map(records.map((r) => [r.offset, r]));
-      for (const [key, a] of acked) {
-        const r = byOffset.get(a.offset);
-        const newer = records.some((x) => x.key === key && x.offset > a.offset);
-        assert.ok(newer || (r !== undefined && r.value === a.value), `run ${String(run)}: the acknowledged latest value of ${key} at ${String(a.offset)} is gone`);
-      }
-      if (records.length < db.highWatermark('c', 0)) compacted++;
-    } finally {
-      await db.close();
-    }
-  }
-  assert.ok(compacted > 0, 'compaction never removed anything: the test did not exercise it');
-  t.diagnostic(`${String(kills)} kills; compaction had removed records after ${String(compacted)} of them`);
 });

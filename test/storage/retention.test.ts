@@ -1,7 +1,8 @@
 // Retention and space reuse: whole sealed extents past retention.ms (injected clock) or retention.bytes are
 // freed, logStartOffset advances, reads below it fail, newer batches stay byte for byte, freed extents are
 // reused before the file grows, the file stops growing under a steady load, and free + owned extents
-// account for the whole file after reopening, also after a writer running retention is SIGKILLed.
+// account for the whole file after reopening. A writer SIGKILLed while retention runs is
+// maintenance-crash.test.ts's.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,21 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Engine, type EngineOptions } from '../../src/storage/engine.ts';
 import { DATA_START } from '../../src/format/file-layout.ts';
-import { batchTotalSize, decodeRecords, encodeBatch, readBatchHeader, verifyBatchCrc } from '../../src/format/record-batch.ts';
+import { decodeRecords } from '../../src/format/record-batch.ts';
 import { rejectsWith } from '../helpers/rejects-with.ts';
-import { sleep, startChild, type ChildScript } from './helpers/child-script.ts';
-import {
-  CRASH_ENGINE_OPTIONS,
-  CRASH_EXTENT_SIZE,
-  CRASH_PARTITIONS,
-  CRASH_TOPIC,
-  ID_HEADER,
-  RETENTION_EXTENTS,
-  crashBatch,
-  formatBatchId,
-  parseBatchId,
-} from './helpers/crash-records.ts';
+import { sleep } from './helpers/child-script.ts';
 import { assertAccounted } from './helpers/extent-accounting.ts';
+import { batchesFrom } from './helpers/read-back.ts';
 
 const EXTENT = 64 * 1024;
 const T0 = 1_800_000_000_000;
@@ -41,23 +32,6 @@ function bigRecord(n: number, timestamp: number): { key: Buffer; value: Buffer; 
   return [{ key: Buffer.from(`k${n}`), value: Buffer.alloc(4000, n & 0xff), headers: [], timestamp }];
 }
 
-/** Every stored batch of a partition from `from` to the highWatermark, by base offset. */
-function batchesFrom(db: Engine, topic: string, partition: number, from: number): Map<number, Buffer> {
-  const out = new Map<number, Buffer>();
-  const hw = db.highWatermark(topic, partition);
-  for (let offset = from; offset < hw; ) {
-    const res = db.read(topic, partition, offset, { maxBytes: 256 * 1024 });
-    for (let pos = 0; pos < res.records.length; ) {
-      const size = batchTotalSize(res.records, pos);
-      const batch = Buffer.from(res.records.subarray(pos, pos + size));
-      assert.ok(verifyBatchCrc(batch), `${topic}-${partition}: CRC mismatch at offset ${offset}`);
-      out.set(readBatchHeader(batch).baseOffset, batch);
-      pos += size;
-    }
-    offset = res.nextOffset;
-  }
-  return out;
-}
 
 function extentsOf(db: Engine, topic: string, partition: number): readonly (readonly [number, number, number])[] {
   const p = db.layout().partitions.find((x) => x.topic === topic && x.partition === partition);
@@ -225,104 +199,4 @@ test('segment.bytes seals the tail extent early, so retention can free smaller s
   await db.runRetention();
   assert.equal(db.logStartOffset('seg', 0), 8);
   assertAccounted(db, 'after segment retention');
-});
-
-interface Ack {
-  readonly id: string;
-  readonly lastOffset: number;
-}
-
-/** Opens the file the killed child left: no extent leaked, every acknowledged batch at or above logStartOffset there. */
-async function checkRetentionFile(file: string, acks: Map<number, Ack>[]): Promise<number> {
-  const db = await Engine.open(file, CRASH_ENGINE_OPTIONS);
-  let deleted = 0;
-  try {
-    assertAccounted(db, 'after the kill');
-    if (db.describeTopic(CRASH_TOPIC) === undefined) {
-      assert.ok(acks.every((m) => m.size === 0), 'the topic vanished');
-      return 0;
-    }
-    for (let p = 0; p < CRASH_PARTITIONS; p++) {
-      const start = db.logStartOffset(CRASH_TOPIC, p);
-      const extents = extentsOf(db, CRASH_TOPIC, p);
-      assert.equal(start, extents[0]?.[1] ?? 0, `partition ${p}: logStartOffset is not its first extent's first offset`);
-      // Retention frees only while the partition keeps retention.bytes; recovery may cut an unwritten tail.
-      if (start > 0) assert.ok(extents.length >= RETENTION_EXTENTS - 1, `partition ${p}: retention left only ${extents.length} extents`);
-      deleted += start;
-      const batches = batchesFrom(db, CRASH_TOPIC, p, start);
-      let expected = start;
-      for (const [offset, batch] of batches) {
-        assert.equal(offset, expected, `partition ${p}: offsets not contiguous`);
-        const records = decodeRecords(batch);
-        const header = records[0]?.headers[0];
-        assert.ok(header?.key === ID_HEADER && header.value !== null);
-        const id = parseBatchId(header.value.toString());
-        assert.ok(id !== null);
-        const appended = crashBatch(id);
-        assert.equal(appended.partition, p);
-        assert.ok(encodeBatch({ baseOffset: offset, records: appended.records }).equals(batch), `partition ${p}: batch at ${offset} differs from what was appended`);
-        const ack = acks[p]!.get(offset);
-        if (ack !== undefined) assert.equal(formatBatchId(id), ack.id, `partition ${p}: offset ${offset} holds another batch than the acknowledged one`);
-        expected = offset + records.length;
-      }
-      for (const [offset, ack] of acks[p]!) {
-        if (offset >= start) assert.ok(batches.has(offset), `partition ${p}: acknowledged batch ${ack.id} at ${offset} is missing (logStartOffset ${start})`);
-        else acks[p]!.delete(offset);
-      }
-    }
-  } finally {
-    await db.close();
-  }
-  return deleted;
-}
-
-test('a writer SIGKILLed while retention frees and reuses extents loses no retained acknowledged batch and leaks no extent', { timeout: 120_000 }, async (t) => {
-  const kills = 32;
-  const killsPerFile = 8;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onelog-retention-crash-'));
-  const live = new Set<ChildScript>();
-  t.after(() => {
-    for (const child of live) child.kill();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  const spawn = (): { child: ChildScript; acks: string[]; ready: Promise<string> } => {
-    const acks: string[] = [];
-    const child = startChild('crash-writer.ts', ['retention'], (line) => {
-      if (line.startsWith('ack ')) acks.push(line);
-    });
-    live.add(child);
-    const ready = child.waitForLine((l) => l === 'ready', 30_000);
-    ready.catch(() => undefined);
-    return { child, acks, ready };
-  };
-  let spare = spawn();
-  let file = '';
-  let acks: Map<number, Ack>[] = [];
-  let deleted = 0;
-  let acked = 0;
-  for (let run = 0; run < kills; run++) {
-    if (run % killsPerFile === 0) {
-      file = path.join(dir, `retention-${run}.onelog`);
-      acks = Array.from({ length: CRASH_PARTITIONS }, () => new Map<number, Ack>());
-    }
-    const writer = spare;
-    spare = spawn();
-    await writer.ready;
-    writer.child.send(`go ${file} ${run}`);
-    await writer.child.waitForLine((l) => l === 'start', 30_000);
-    await sleep(50 + ((run * 37) % 200));
-    writer.child.kill();
-    const exit = await writer.child.exited;
-    live.delete(writer.child);
-    assert.equal(exit.signal, 'SIGKILL', `run ${run}: the writer died on its own: ${writer.child.stderr()}`);
-    for (const line of writer.acks) {
-      const [, partition, baseOffset, lastOffset, producer, seq] = line.split(' ').map(Number);
-      acks[partition!]!.set(baseOffset!, { id: formatBatchId({ run, producer: producer!, seq: seq! }), lastOffset: lastOffset! });
-    }
-    acked += writer.acks.length;
-    deleted += await checkRetentionFile(file, acks);
-  }
-  spare.child.kill();
-  assert.ok(deleted > 0, 'retention never freed anything: the test did not exercise it');
-  t.diagnostic(`${kills} kills, ${acked} acknowledged appends; extents of ${CRASH_EXTENT_SIZE} bytes`);
 });

@@ -1,7 +1,7 @@
 // Vacuum: after freeing extents in the middle of the file (a deleted topic, DeleteRecords), Engine.vacuum
 // moves the live extents down and cuts the file to its live size; every record reads back byte-identical
 // at its offset, reopening finds no leaked extent; a reader in another process never sees wrong bytes
-// while vacuum runs; a writer SIGKILLed while vacuuming loses no acknowledged record and leaks nothing.
+// while vacuum runs. A writer SIGKILLed while vacuuming is maintenance-crash.test.ts's.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Engine } from '../../src/storage/engine.ts';
 import { DATA_START } from '../../src/format/file-layout.ts';
-import { batchTotalSize, decodeRecords, readBatchHeader } from '../../src/format/record-batch.ts';
+import { batchTotalSize, readBatchHeader } from '../../src/format/record-batch.ts';
 import { verifyDatabase } from '../../src/storage/verify.ts';
-import { sleep, startChild, type ChildScript } from './helpers/child-script.ts';
+import { startChild, type ChildScript } from './helpers/child-script.ts';
 import { assertAccounted } from './helpers/extent-accounting.ts';
 
 const EXTENT = 64 * 1024;
@@ -130,6 +130,27 @@ test('vacuum moves the metadata extent and tail extents too', async (t) => {
   }
 });
 
+test('vacuum leaves no free extent even when its checkpoints fill the metadata extent and move it', async (t) => {
+  const file = path.join(tempDir(t), 'db.onelog');
+  const db = await Engine.open(file, { extentSize: EXTENT, sync: 'none' });
+  t.after(() => db.close());
+  await db.createTopic('live', { partitions: 4 });
+  const value = Buffer.alloc(3000, 1);
+  const at = (topic: string, partition: number): Promise<unknown> => db.append(topic, partition, [{ key: null, value, headers: [], timestamp: 0 }]);
+  // Every round's checkpoints fill the metadata extent a bit more, so its rollovers land inside vacuum's
+  // steps (before this was handled, round 5 left a free extent below the moved metadata).
+  for (let round = 0; round < 80; round++) {
+    await db.createTopic(`gone${String(round)}`, { partitions: 2 });
+    for (let i = 0; i < 30; i++) await Promise.all([at(`gone${String(round)}`, 0), at(`gone${String(round)}`, 1), at('live', i % 4)]);
+    await db.deleteTopic(`gone${String(round)}`);
+    await db.vacuum();
+    const stats = db.stats();
+    assert.equal(stats.freeExtents, 0, `round ${String(round)}: ${String(stats.freeExtents)} of ${String(stats.extentCount)} extents left free`);
+    assert.ok(stats.fileSize <= DATA_START + stats.extentCount * EXTENT);
+  }
+  assertAccounted(db, 'after the rounds');
+});
+
 test('a reader in another process never sees wrong bytes while vacuum runs', { timeout: 60_000 }, async (t) => {
   const file = path.join(tempDir(t), 'db.onelog');
   const db = await Engine.open(file, { extentSize: EXTENT, sync: 'none' });
@@ -168,47 +189,4 @@ test('a reader in another process never sees wrong bytes while vacuum runs', { t
   assert.deepEqual(bad, []);
   const retries = lines.filter((l) => l.startsWith('pass ')).reduce((n, l) => n + Number(l.split(' ')[2]), 0);
   t.diagnostic(`${String(lines.length)} reader passes, ${String(retries)} retried reads, ${String(moved)} extents moved`);
-});
-
-test('a writer SIGKILLed while vacuuming loses no acknowledged record and leaks no extent', { timeout: 120_000 }, async (t) => {
-  const kills = 24;
-  const dir = tempDir(t);
-  const running = new Set<ChildScript>();
-  t.after(() => {
-    for (const child of running) child.kill();
-  });
-  const file = path.join(dir, 'crash.onelog');
-  const acked = new Map<number, string>();
-  let vacuums = 0;
-  for (let run = 0; run < kills; run++) {
-    const lines: string[] = [];
-    const child = startChild('vacuum-writer.ts', [], (line) => lines.push(line));
-    running.add(child);
-    await child.waitForLine((l) => l === 'ready', 30_000);
-    child.send(`go ${file}`);
-    await child.waitForLine((l) => l === 'start', 30_000);
-    await sleep(40 + ((run * 53) % 250));
-    child.kill();
-    const exit = await child.exited;
-    running.delete(child);
-    assert.equal(exit.signal, 'SIGKILL', `run ${String(run)}: the writer died on its own: ${child.stderr()}`);
-    for (const line of lines) {
-      if (line.startsWith('vacuumed ')) vacuums++;
-      if (!line.startsWith('ack ')) continue;
-      const [, offset, value] = line.split(' ');
-      acked.set(Number(offset), value!);
-    }
-    const db = await Engine.open(file, { extentSize: EXTENT });
-    try {
-      assertAccounted(db, `run ${String(run)}`);
-      assert.deepEqual(verifyDatabase(db).damage, []);
-      const values = new Map<number, string>();
-      for (const [, bytes] of batches(db, 'keep', 0)) for (const r of decodeRecords(bytes, 0)) values.set(r.offset, r.value!.toString());
-      for (const [offset, value] of acked) assert.equal(values.get(offset), value, `run ${String(run)}: acknowledged record ${String(offset)} is lost or changed`);
-    } finally {
-      await db.close();
-    }
-  }
-  assert.ok(vacuums > 0, 'no vacuum ever completed: the test did not exercise it');
-  t.diagnostic(`${String(kills)} kills, ${String(vacuums)} completed vacuums, ${String(acked.size)} acknowledged records`);
 });

@@ -15,8 +15,9 @@ written is never compacted. A process that writes to FILE also does this on its 
 
 Options:
   --busy-timeout MS    how long to wait for another process's writer lock (default 5000)
-  --json               print {"rewrittenExtents","removedRecords","partitions":[{"topic","partition",
-                       "rewrittenExtents","writtenExtents","removedRecords"}]} as one JSON line
+  --json               print {"rewrittenExtents","removedRecords","steps","longestStepMs","partitions":
+                       [{"topic","partition","rewrittenExtents","writtenExtents","removedRecords"}]}
+                       as one JSON line (steps: how many bounded steps it took under the writer lock)
   --help               this text`;
 
 export async function compactCommand(args: readonly string[], out: Output): Promise<void> {
@@ -24,9 +25,15 @@ export async function compactCommand(args: readonly string[], out: Output): Prom
   const file = p.positionals[0]!;
   await withDatabase(file, { write: true, busyTimeoutMs: busyTimeout(p) }, async (db) => {
     const result = await db.engine.runCompaction();
-    const summary = `removed ${String(result.removedRecords)} record${result.removedRecords === 1 ? '' : 's'}, rewriting ${String(result.rewrittenExtents)} extent${result.rewrittenExtents === 1 ? '' : 's'} in ${file}`;
+    const summary = `removed ${String(result.removedRecords)} record${result.removedRecords === 1 ? '' : 's'}, rewriting ${String(result.rewrittenExtents)} extent${result.rewrittenExtents === 1 ? '' : 's'} in ${file} (${String(result.steps)} step${result.steps === 1 ? '' : 's'}, the longest ${result.longestStepMs.toFixed(1)} ms)`;
     const rows = result.partitions.map((r) => [r.topic, String(r.partition), String(r.rewrittenExtents), String(r.writtenExtents), String(r.removedRecords)]);
     const table = rows.length === 0 ? '' : `\n\n${renderTable(['topic', 'partition', 'rewritten extents', 'written extents', 'removed records'], rows)}`;
-    out.result(`${summary}${table}`, { rewrittenExtents: result.rewrittenExtents, removedRecords: result.removedRecords, partitions: result.partitions });
+    out.result(`${summary}${table}`, {
+      rewrittenExtents: result.rewrittenExtents,
+      removedRecords: result.removedRecords,
+      steps: result.steps,
+      longestStepMs: result.longestStepMs,
+      partitions: result.partitions,
+    });
   });
 }

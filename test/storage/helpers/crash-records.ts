@@ -1,6 +1,7 @@
-// Deterministic batches for the crash loop: the child writer and the checking parent both derive the exact
-// records of an append (partition, keys, values, headers, timestamps) from (run, producer, sequence), so the
-// parent can recompute every byte it must find in the file. Pure functions only: no I/O, no engine calls.
+// Deterministic batches for the crash loops (crash-loop.test.ts, maintenance-crash.test.ts): the child
+// writer and the checking parent both derive the exact records of an append (partition, keys, values,
+// headers, timestamps) from (run, producer, sequence), so the parent can recompute every byte it must find
+// in the file. Pure functions only: no I/O, no engine calls.
 
 import type { EngineOptions } from '../../../src/storage/engine.ts';
 import type { RecordHeader, RecordInput } from '../../../src/format/record-batch.ts';
@@ -15,10 +16,6 @@ export const CRASH_EXTENT_SIZE = 64 * 1024;
 export const CRASH_ENGINE_OPTIONS: EngineOptions = { sync: 'batch', busyTimeoutMs: 10_000, extentSize: CRASH_EXTENT_SIZE };
 /** The batches carry 2026 timestamps: infinite retention.ms keeps the default 7 days from deleting them. */
 export const CRASH_TOPIC_CONFIGS: Readonly<Record<string, string>> = { 'max.message.bytes': String(CRASH_EXTENT_SIZE), 'retention.ms': '-1' };
-/** Extents a partition keeps under RETENTION_TOPIC_CONFIGS. */
-export const RETENTION_EXTENTS = 4;
-/** For the retention crash test: size-based retention, so that extents are freed and reused all the time. */
-export const RETENTION_TOPIC_CONFIGS: Readonly<Record<string, string>> = { ...CRASH_TOPIC_CONFIGS, 'retention.bytes': String(RETENTION_EXTENTS * CRASH_EXTENT_SIZE) };
 /** The first record of every batch carries this header, naming the batch's (run, producer, sequence). */
 export const ID_HEADER = 'crash-id';
 

@@ -1,15 +1,12 @@
-// Child process of crash-loop.test.ts and retention.test.ts. Prints `ready` once loaded, then waits for
-// `go <path> <run>` on stdin, opens the database (creating the topic when missing, with size-based retention
-// when started with the argument `retention`), prints `start` and appends forever from
+// Child process of crash-loop.test.ts. Prints `ready` once loaded, then waits for `go <path> <run>` on
+// stdin, opens the database (creating the topic when missing), prints `start` and appends forever from
 // CRASH_PRODUCERS concurrent producers, printing `ack <partition> <baseOffset> <lastOffset> <producer> <seq>`
 // for every acknowledged append. It is meant to be SIGKILLed; it must never stop on its own or check data.
 
 import { Engine } from '../../../src/storage/engine.ts';
 import { OnelogError } from '../../../src/errors.ts';
-import { CRASH_ENGINE_OPTIONS, CRASH_PARTITIONS, CRASH_PRODUCERS, CRASH_TOPIC, CRASH_TOPIC_CONFIGS, RETENTION_TOPIC_CONFIGS, crashBatch } from './crash-records.ts';
+import { CRASH_ENGINE_OPTIONS, CRASH_PARTITIONS, CRASH_PRODUCERS, CRASH_TOPIC, CRASH_TOPIC_CONFIGS, crashBatch } from './crash-records.ts';
 import { runOnGo } from './go-protocol.ts';
-
-const TOPIC_CONFIGS = process.argv[2] === 'retention' ? RETENTION_TOPIC_CONFIGS : CRASH_TOPIC_CONFIGS;
 
 async function produce(db: Engine, run: number, producer: number): Promise<never> {
   for (let seq = 0; ; seq++) {
@@ -23,7 +20,7 @@ async function produce(db: Engine, run: number, producer: number): Promise<never
 async function main(path: string, run: number): Promise<void> {
   const db = await Engine.open(path, CRASH_ENGINE_OPTIONS);
   try {
-    await db.createTopic(CRASH_TOPIC, { partitions: CRASH_PARTITIONS, configs: TOPIC_CONFIGS });
+    await db.createTopic(CRASH_TOPIC, { partitions: CRASH_PARTITIONS, configs: CRASH_TOPIC_CONFIGS });
   } catch (err) {
     if (!(err instanceof OnelogError && err.code === 'TOPIC_EXISTS')) throw err;
   }

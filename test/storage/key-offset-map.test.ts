@@ -1,0 +1,51 @@
+// The compaction pass's key-to-latest-offset map against a model (a Map keyed by the bytes as hex):
+// every lookup and every raise agrees, whatever the keys (empty, long, sharing prefixes, differing in one
+// byte) and however far the table grows.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { KeyOffsetMap } from '../../src/storage/key-offset-map.ts';
+
+const key = fc.oneof(
+  fc.uint8Array({ minLength: 0, maxLength: 3 }),
+  fc.uint8Array({ minLength: 0, maxLength: 40 }),
+  // Keys alike but for their last byte, to meet in the table.
+  fc.integer({ min: 0, max: 255 }).map((b) => Uint8Array.from([7, 7, 7, 7, 7, 7, 7, b])),
+);
+
+test('KeyOffsetMap agrees with a Map model on every get and raise', () => {
+  fc.assert(
+    fc.property(fc.array(fc.record({ key, offset: fc.integer({ min: 0, max: 1_000_000 }) }), { maxLength: 3000, size: 'max' }), (ops) => {
+      const map = new KeyOffsetMap();
+      const model = new Map<string, number>();
+      for (const { key: k, offset } of ops) {
+        const name = Buffer.from(k).toString('hex');
+        const before = model.get(name);
+        assert.equal(map.get(k), before);
+        assert.equal(map.raise(k, offset), before !== undefined && before < offset);
+        if (before === undefined || before < offset) model.set(name, offset);
+        assert.equal(map.get(k), model.get(name));
+      }
+      assert.equal(map.size, model.size);
+      for (const [name, offset] of model) assert.equal(map.get(Buffer.from(name, 'hex')), offset);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('KeyOffsetMap holds a million distinct keys exactly', () => {
+  const map = new KeyOffsetMap();
+  const k = Buffer.alloc(16);
+  for (let i = 0; i < 1_000_000; i++) {
+    k.writeUInt32BE(i, 12);
+    map.raise(k, i * 2);
+  }
+  assert.equal(map.size, 1_000_000);
+  for (let i = 0; i < 1_000_000; i += 997) {
+    k.writeUInt32BE(i, 12);
+    assert.equal(map.get(k), i * 2);
+  }
+  k.writeUInt32BE(1_000_000, 12);
+  assert.equal(map.get(k), undefined);
+});
