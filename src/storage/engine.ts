@@ -8,7 +8,7 @@
 //      (sync 'batch'/'always'); tail slots are published only after that fdatasync.
 //  I2. Readers never read past a partition's committed tail (the published slot, or this handle's own
 //      committed state), so a batch still being written is never visible.
-//  I3. A partition's new extent is zero: reused extents are zeroed and the zeros made durable before a
+//  I3. A partition's new tail extent is zero: reused extents are zeroed and the zeros made durable before a
 //      checkpoint names them; extents past the logical end of the file are zeroed by recovery. A batch is
 //      written into an extent only after the checkpoint naming it was written, and acknowledged only after
 //      an fdatasync covering both. Recovery therefore never meets stale or foreign bytes as a valid batch.
@@ -29,8 +29,9 @@
 //  I8. Compaction rewrites only a partition's leading sealed extents before the one holding the durable
 //      end (so it never reads an unacknowledged record, never touches the tail, and the checkpoint's tail
 //      stays in a kept extent), keeping every kept record's offset; logStartOffset, nextOffset and producer
-//      state are unchanged. A rewrite spans steps: its output extents are taken from the free list (zeroed
-//      when reused, I3) but listed free by every checkpoint until the one that swaps them for the sources,
+//      state are unchanged. A rewrite spans steps: its output extents are taken from the free list, not
+//      zeroed but ended by a zero batch header after their last batch (they are never a tail, so nothing
+//      scans past it), and listed free by every checkpoint until the one that swaps them for the sources,
 //      and they are written and fdatasynced before that checkpoint, which frees the sources (I4); so a
 //      crash leaves the old or the new extents in force and leaks none. A rewrite goes on only while its
 //      sources still lie where it left them, and is given up when another handle's metadata is loaded;
@@ -294,6 +295,8 @@ interface Rewrite {
   writtenBeforeSync: number;
   /** Every source was read: only the swap is left. */
   complete: boolean;
+  /** Steps in a row that stopped to let a background fdatasync make freed extents reusable. */
+  deferrals: number;
 }
 
 interface RewriteOutput {
@@ -396,14 +399,20 @@ const RETENTION_STEP_EXTENTS = 64;
 const COMPACTION_STEP_MS = 10;
 /** How long the next compaction step waits when a rewrite waits for a background fdatasync (ms). */
 const COMPACTION_SYNC_WAIT_MS = 1;
+/**
+ * How many steps in a row a rewrite waits for freed extents to become reusable through background
+ * fdatasyncs (a checkpoint written meanwhile, as appends sealing extents write, defers that) before it
+ * makes them reusable by an fdatasync of its own.
+ */
+const COMPACTION_MAX_DEFERRALS = 8;
 /** Compaction reads a partition's data in chunks of whole batches of about this many bytes. */
 const COMPACTION_READ_BYTES = 256 * 1024;
 /**
  * After a compaction step that appends waited behind, the next step waits this many times the step's own
- * duration, so writers keep about five sixths of the writer lock while compaction runs (Kafka throttles
+ * duration, so writers keep about eight ninths of the writer lock while compaction runs (Kafka throttles
  * its cleaner's I/O for the same reason). Without appends, steps follow each other at once.
  */
-const COMPACTION_PAUSE_FACTOR = 5;
+const COMPACTION_PAUSE_FACTOR = 8;
 /** A vacuum step moves at most this many extents (each copied whole and fdatasynced under the lock). */
 const VACUUM_STEP_EXTENTS = 4;
 /** Vacuum copies an extent in chunks of at most this many bytes. */
@@ -725,8 +734,8 @@ export class Engine {
   /**
    * Takes an extent: a free one (lowest first; one whose freeing checkpoint is not durable yet after an
    * fdatasync), or only when there is none a new one at the end of the file. For a partition's data
-   * a reused extent is zeroed and the zeros made durable before any checkpoint can name it (invariant I3):
-   * at once for a tail extent, by the fdatasync a rewrite's swap waits for (I8) for a rewrite's output.
+   * a reused tail extent is zeroed and the zeros made durable before any checkpoint can name it (I3). A
+   * rewrite's output is not zeroed: it is never a tail, and its batches end at a zero batch header (I8).
    * Extents past the logical end were zeroed by recovery and never written since.
    */
   #takeExtent(use: 'tail' | 'rewrite' | 'meta'): number {
@@ -734,10 +743,9 @@ export class Engine {
     if (this.#freeExtents.length === 0 && this.#freedAwaitingSync.length > 0) this.#syncNow();
     const free = this.#freeExtents.shift();
     if (free === undefined) return this.#extentCount++;
-    if (use !== 'meta') {
+    if (use === 'tail') {
       this.#file.zero(extentStart(this.#geometry, free), this.#geometry.extentSize);
-      // A rewrite's output is named by no checkpoint before the fdatasync its swap waits for.
-      if (use === 'tail') this.#syncNow();
+      this.#syncNow();
     }
     return free;
   }
@@ -2226,7 +2234,7 @@ export class Engine {
       for (let chunk = this.#compactionChunk(ps, at, position); chunk.length > 0; chunk = this.#compactionChunk(ps, at, position)) {
         for (let p = 0; p < chunk.length; p += batchTotalSize(chunk, p)) {
           if (dropsRecords(chunk, p, readBatchHeader(chunk, p), keep, ps.logStartOffset)) {
-            pass.rewrite = { sources: [this.#refAt(ps, at)], position: extentStart(this.#geometry, ps.extents[at]![0]), outputs: [], removedRecords: 0, writtenBeforeSync: -1, complete: false };
+            pass.rewrite = { sources: [this.#refAt(ps, at)], position: extentStart(this.#geometry, ps.extents[at]![0]), outputs: [], removedRecords: 0, writtenBeforeSync: -1, complete: false, deferrals: 0 };
             this.#continueRewrite(ps, pass, count, keep, deadline, progress);
             return progress;
           }
@@ -2278,6 +2286,7 @@ export class Engine {
         at++;
         const last = rewrite.outputs.at(-1);
         if (at === end || (last !== undefined && last.size * 4 >= extentSize * 3)) {
+          if (last !== undefined) this.#endOutput(rewrite, last);
           rewrite.complete = true;
           this.#swapWhenDurable(ps, pass, first, progress);
           return;
@@ -2292,6 +2301,17 @@ export class Engine {
         if (bytes !== null) {
           let out = rewrite.outputs.at(-1);
           if (out === undefined || out.size + bytes.length > extentSize) {
+            // Extents freed but awaiting the fdatasync that makes their freeing durable (I4) would make
+            // #takeExtent block on one: start it in the background and go on from this batch in a later
+            // step, a few times, before taking the blocking way.
+            if (this.#freeExtents.length === 0 && this.#freedAwaitingSync.length > 0 && rewrite.deferrals < COMPACTION_MAX_DEFERRALS) {
+              rewrite.deferrals++;
+              this.#syncInBackground();
+              this.#compactionWaiting = true;
+              return;
+            }
+            rewrite.deferrals = 0;
+            if (out !== undefined) this.#endOutput(rewrite, out);
             const index = this.#takeExtent('rewrite');
             this.#compactionReserved.add(index);
             out = { index, size: 0, firstOffset: rewrite.outputs.length === 0 ? ps.extents[first]![1] : readBatchHeader(bytes, 0).baseOffset, maxTimestamp: -1 };
@@ -2308,6 +2328,18 @@ export class Engine {
       }
       if (performance.now() >= deadline) return;
     }
+  }
+
+  /**
+   * Ends a rewrite's output extent with a zero batch header after its last batch (where it has room), so
+   * readers, recovery and verify stop there as at the zeros of a full extent, whatever the extent held
+   * before. The swap's fdatasync makes it durable with the batches.
+   */
+  #endOutput(rewrite: Rewrite, out: RewriteOutput): void {
+    const room = Math.min(RECORD_BATCH_OVERHEAD, this.#geometry.extentSize - out.size);
+    if (room === 0) return;
+    this.#file.write(Buffer.alloc(room), 0, room, extentStart(this.#geometry, out.index) + out.size);
+    rewrite.writtenBeforeSync = this.#syncsBegun;
   }
 
   /**
