@@ -2095,8 +2095,9 @@ export class Engine {
 
   // ---------------------------------------------------------------------------------------------------
   // Compaction (invariant I8): for topics whose cleanup.policy includes `compact`, sealed extents at the
-  // head of a partition's log are rewritten keeping the latest record per key, in bounded steps by the
-  // handle holding the writer lock, each step one metadata checkpoint that swaps old extents for new ones.
+  // head of a partition's log are rewritten keeping the latest record per key, in steps of about 10 ms by
+  // the handle holding the writer lock; a rewrite may span steps and ends in one metadata checkpoint that
+  // swaps its sources for the extents it packed the kept batches into.
 
   /**
    * How many leading extents of a partition compaction may rewrite: sealed ones (never the last), before
