@@ -194,7 +194,7 @@ export interface PartitionRetention {
   readonly logStartOffset: number;
 }
 
-/** What `Engine.runRetention()` freed: extents in all, and per partition that lost any. */
+/** What `Engine.runRetention()` freed: extents in all, and per partition that lost extents. */
 export interface RetentionResult {
   readonly freedExtents: number;
   readonly partitions: readonly PartitionRetention[];
@@ -1771,7 +1771,7 @@ export class Engine {
   }
 
   /**
-   * Resolves true once the partition's highWatermark passes `offset` (a commit by this or any other
+   * Resolves true once the partition's highWatermark passes `offset` (a commit by this or another
    * process), false after `timeoutMs`, when `signal` aborts, or when the database closes or fails.
    */
   waitForData(topic: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
@@ -2208,17 +2208,13 @@ export class Engine {
         pass.cleanNext = null;
       }
     }
-    for (; at < count; at++, position = extentStart(this.#geometry, ps.extents[at]![0])) {
-      for (let chunk = this.#compactionChunk(ps, at, position); chunk.length > 0; chunk = this.#compactionChunk(ps, at, position)) {
-        for (let p = 0; p < chunk.length; p += batchTotalSize(chunk, p)) {
-          if (!readBatchHeader(chunk, p).isControl && foldKeys(chunk, p, pass.latest, ps.logStartOffset)) pass.cleanNext = null;
-        }
-        position += chunk.length;
-        if (performance.now() >= deadline) {
-          pass.scanNext = { ref: this.#refAt(ps, at), position };
-          return progress;
-        }
-      }
+    const scanned = this.#walkBatches(ps, at, position, count, deadline, (chunk, p) => {
+      if (!readBatchHeader(chunk, p).isControl && foldKeys(chunk, p, pass.latest, ps.logStartOffset)) pass.cleanNext = null;
+      return false;
+    });
+    if (scanned.paused !== null) {
+      pass.scanNext = scanned.paused;
+      return progress;
     }
     pass.scanNext = { ref: this.#refAt(ps, count), position: extentStart(this.#geometry, ps.extents[count]![0]) };
     // Check the extents not yet found clean, a chunk at a time; the first one holding a record to drop is
@@ -2231,27 +2227,45 @@ export class Engine {
     } else {
       position = pass.cleanNext.position;
     }
-    for (; at < count; at++, position = extentStart(this.#geometry, ps.extents[at]![0])) {
-      for (let chunk = this.#compactionChunk(ps, at, position); chunk.length > 0; chunk = this.#compactionChunk(ps, at, position)) {
-        for (let p = 0; p < chunk.length; p += batchTotalSize(chunk, p)) {
-          if (dropsRecords(chunk, p, readBatchHeader(chunk, p), keep, ps.logStartOffset)) {
-            pass.rewrite = { sources: [this.#refAt(ps, at)], position: extentStart(this.#geometry, ps.extents[at]![0]), outputs: [], removedRecords: 0, writtenBeforeSync: -1, complete: false, deferrals: 0 };
-            this.#continueRewrite(ps, pass, count, keep, deadline, progress);
-            return progress;
-          }
-        }
-        position += chunk.length;
-        if (performance.now() >= deadline) {
-          pass.cleanNext = { ref: this.#refAt(ps, at), position };
-          return progress;
-        }
-      }
+    const checked = this.#walkBatches(ps, at, position, count, deadline, (chunk, p) => dropsRecords(chunk, p, readBatchHeader(chunk, p), keep, ps.logStartOffset));
+    if (checked.paused !== null) {
+      pass.cleanNext = checked.paused;
+      return progress;
+    }
+    if (checked.found >= 0) {
+      const found = checked.found;
+      pass.rewrite = { sources: [this.#refAt(ps, found)], position: extentStart(this.#geometry, ps.extents[found]![0]), outputs: [], removedRecords: 0, writtenBeforeSync: -1, complete: false, deferrals: 0 };
+      this.#continueRewrite(ps, pass, count, keep, deadline, progress);
+      return progress;
     }
     // Clean: the map is dropped, so memory is held only while a pass runs; the next pass (new extents
     // sealed, or a tombstone due) builds it again.
     this.#compactionPasses.delete(ps.uid);
     this.#compactedClean.set(ps.uid, { end: ps.extents[count]![1], tombstoneDue: pass.tombstoneDue });
     return null;
+  }
+
+  /**
+   * Hands `visit` each whole batch of list extents [at, count) of `ps` from `position` on, read a chunk at a
+   * time. Stops at the first batch `visit` returns true for (`found`: its extent's list index), or when
+   * `deadline` has passed after a chunk (`paused`: where to go on), or at the end (neither).
+   */
+  #walkBatches(
+    ps: PartitionState,
+    at: number,
+    position: number,
+    count: number,
+    deadline: number,
+    visit: (chunk: Buffer, p: number) => boolean,
+  ): { readonly found: number; readonly paused: LogCursor | null } {
+    for (; at < count; at++, position = extentStart(this.#geometry, ps.extents[at]![0])) {
+      for (let chunk = this.#compactionChunk(ps, at, position); chunk.length > 0; chunk = this.#compactionChunk(ps, at, position)) {
+        for (let p = 0; p < chunk.length; p += batchTotalSize(chunk, p)) if (visit(chunk, p)) return { found: at, paused: null };
+        position += chunk.length;
+        if (performance.now() >= deadline) return { found: -1, paused: { ref: this.#refAt(ps, at), position } };
+      }
+    }
+    return { found: -1, paused: null };
   }
 
   #refAt(ps: PartitionState, listIndex: number): ExtentRef {
@@ -2271,7 +2285,8 @@ export class Engine {
     // record whose key the map has not seen yet.
     const end = Math.min(count, pass.scanNext === null ? -1 : this.#listIndexOf(ps, pass.scanNext.ref));
     const first = this.#listIndexOf(ps, rewrite.sources[0]!);
-    if (first < 0 || first + rewrite.sources.length > end || !rewrite.sources.every((ref, i) => this.#listIndexOf(ps, ref) === first + i)) {
+    const inPlace = (ref: ExtentRef, i: number): boolean => ps.extents[first + i]![0] === ref[0] && ps.extents[first + i]![1] === ref[1];
+    if (first < 0 || first + rewrite.sources.length > end || !rewrite.sources.every(inPlace)) {
       this.#abortRewrite(pass);
       return;
     }

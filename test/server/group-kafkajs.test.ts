@@ -57,6 +57,14 @@ async function produce(topic: string, values: readonly string[]): Promise<void> 
   await producer.disconnect();
 }
 
+/** An eachMessage handler (for kafkajs's consumer and onelog's alike) recording what `name` was handed into `seen`. */
+function recordInto(name: string, seen: Seen[]): (payload: { partition: number; message: { offset: string; value: Buffer | null } }) => Promise<void> {
+  return async ({ partition, message }) => {
+    seen.push({ member: name, partition, offset: Number(message.offset), value: message.value?.toString() ?? '' });
+    await Promise.resolve();
+  };
+}
+
 async function startKafkajs(name: string, groupId: string, topic: string, seen: Seen[], assigners?: PartitionAssigner[]): Promise<Member> {
   const consumer: KafkajsConsumer = kafka.consumer({ groupId, heartbeatInterval: 100, maxWaitTimeInMs: 100, sessionTimeout: 10_000, rebalanceTimeout: 5_000, ...(assigners ? { partitionAssigners: assigners } : {}) });
   const member: Member = { name, assignment: [], stop: () => consumer.disconnect() };
@@ -65,12 +73,7 @@ async function startKafkajs(name: string, groupId: string, topic: string, seen: 
   });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
-      seen.push({ member: name, partition, offset: Number(message.offset), value: message.value?.toString() ?? '' });
-      await Promise.resolve();
-    },
-  });
+  await consumer.run({ eachMessage: recordInto(name, seen) });
   return member;
 }
 
@@ -81,12 +84,7 @@ async function startEmbedded(name: string, groupId: string, topic: string, seen:
     member.assignment = [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
   });
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
-      seen.push({ member: name, partition, offset: Number(message.offset), value: message.value?.toString() ?? '' });
-      await Promise.resolve();
-    },
-  });
+  await consumer.run({ eachMessage: recordInto(name, seen) });
   return member;
 }
 

@@ -22,7 +22,7 @@ function failed(message: string): SaslStep {
   return { kind: 'failed', message };
 }
 
-/** RFC 5802 saslname: `=2C` is ',' and `=3D` is '='; any other '=' is malformed. */
+/** RFC 5802 saslname: `=2C` is ',' and `=3D` is '='; every other '=' is malformed. */
 function decodeSaslName(name: string): string | null {
   if (/=(?!2C|3D)/.test(name)) return null;
   return name.replaceAll('=2C', ',').replaceAll('=3D', '=');
