@@ -392,7 +392,8 @@ const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 300_000;
 const RETENTION_STEP_EXTENTS = 64;
 /**
  * A compaction step works (reading chunks, folding keys, checking and rewriting batches) until this many
- * milliseconds have passed, then stops at the next chunk's end; its pass carries over to the next step
+ * milliseconds have passed, found at the first batch end after each COMPACTION_CHECK_BYTES of a chunk (so a
+ * step overruns by at most that much work, however large the chunk); its pass carries over to the next step
  * (CompactionPass). It never waits for an fdatasync (a swap waits for one begun in the background), so
  * with a swap's checkpoint a step stays well under 50 ms under the lock.
  */
@@ -407,6 +408,8 @@ const COMPACTION_SYNC_WAIT_MS = 1;
 const COMPACTION_MAX_DEFERRALS = 8;
 /** Compaction reads a partition's data in chunks of whole batches of about this many bytes. */
 const COMPACTION_READ_BYTES = 256 * 1024;
+/** A compaction step looks at the clock after each batch that ends this many bytes or more past its last look. */
+const COMPACTION_CHECK_BYTES = 32 * 1024;
 /**
  * After a compaction step that appends waited behind, the next step waits this many times the step's own
  * duration, so writers keep about eight ninths of the writer lock while compaction runs (Kafka throttles
@@ -2248,7 +2251,7 @@ export class Engine {
   /**
    * Hands `visit` each whole batch of list extents [at, count) of `ps` from `position` on, read a chunk at a
    * time. Stops at the first batch `visit` returns true for (`found`: its extent's list index), or when
-   * `deadline` has passed after a chunk (`paused`: where to go on), or at the end (neither).
+   * `deadline` has passed at a look at the clock (`paused`: where to go on), or at the end (neither).
    */
   #walkBatches(
     ps: PartitionState,
@@ -2260,9 +2263,15 @@ export class Engine {
   ): { readonly found: number; readonly paused: LogCursor | null } {
     for (; at < count; at++, position = extentStart(this.#geometry, ps.extents[at]![0])) {
       for (let chunk = this.#compactionChunk(ps, at, position); chunk.length > 0; chunk = this.#compactionChunk(ps, at, position)) {
-        for (let p = 0; p < chunk.length; p += batchTotalSize(chunk, p)) if (visit(chunk, p)) return { found: at, paused: null };
+        for (let p = 0, looked = 0; p < chunk.length; ) {
+          if (visit(chunk, p)) return { found: at, paused: null };
+          p += batchTotalSize(chunk, p);
+          if (p - looked >= COMPACTION_CHECK_BYTES || p === chunk.length) {
+            looked = p;
+            if (performance.now() >= deadline) return { found: -1, paused: { ref: this.#refAt(ps, at), position: position + p } };
+          }
+        }
         position += chunk.length;
-        if (performance.now() >= deadline) return { found: -1, paused: { ref: this.#refAt(ps, at), position } };
       }
     }
     return { found: -1, paused: null };
@@ -2311,7 +2320,7 @@ export class Engine {
         rewrite.position = extentStart(this.#geometry, ps.extents[at]![0]);
         continue;
       }
-      for (let p = 0; p < chunk.length; ) {
+      for (let p = 0, looked = 0; p < chunk.length; ) {
         const size = batchTotalSize(chunk, p);
         const { bytes, removed } = keptBatch(chunk, p, size, readBatchHeader(chunk, p), keep, ps.logStartOffset);
         if (bytes !== null) {
@@ -2341,8 +2350,11 @@ export class Engine {
         rewrite.removedRecords += removed;
         rewrite.position += size;
         p += size;
+        if (p - looked >= COMPACTION_CHECK_BYTES || p === chunk.length) {
+          looked = p;
+          if (performance.now() >= deadline) return;
+        }
       }
-      if (performance.now() >= deadline) return;
     }
   }
 

@@ -1,6 +1,6 @@
 // The compaction pass's key-to-latest-offset map against a model (a Map keyed by the bytes as hex):
 // every lookup and every raise agrees, whatever the keys (empty, long, sharing prefixes, differing in one
-// byte) and however far the table grows.
+// byte, longer than a chunk of key bytes) and however far the table grows.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,4 +48,19 @@ test('KeyOffsetMap holds a million distinct keys exactly', () => {
   }
   k.writeUInt32BE(1_000_000, 12);
   assert.equal(map.get(k), undefined);
+});
+
+test('KeyOffsetMap keeps keys longer than its key-byte chunks, among short ones, exactly', () => {
+  const map = new KeyOffsetMap();
+  const long = (fill: number, length: number): Buffer => Buffer.alloc(length, fill);
+  const keys = [long(1, 3 << 20), Buffer.from('a'), long(2, (1 << 20) - 1), long(2, 1 << 20), Buffer.from('b'), long(3, 70_000), long(1, (3 << 20) - 1)];
+  keys.forEach((k, i) => assert.equal(map.raise(k, i), false));
+  keys.forEach((k, i) => assert.equal(map.get(k), i));
+  // One byte changed at the end of the longest key is another key.
+  const changed = Buffer.from(keys[0]!);
+  changed[changed.length - 1] = 9;
+  assert.equal(map.get(changed), undefined);
+  assert.equal(map.raise(keys[0]!, 100), true);
+  assert.equal(map.get(keys[0]!), 100);
+  assert.equal(map.size, keys.length);
 });
