@@ -121,7 +121,7 @@ export class Admin {
 
   /**
    * Creates the topics, each on its own as Kafka does. Resolves true when all were created (or, with
-   * validateOnly, would be), false when every one that was not had already existed; any other failure
+   * validateOnly, would be), false when every one that was not had already existed; every other failure
    * throws after the others were created.
    */
   async createTopics(options: { topics: ITopicConfig[]; validateOnly?: boolean; waitForLeaders?: boolean; timeout?: number }): Promise<boolean> {
@@ -265,7 +265,7 @@ export class Admin {
       }
       return { topic, partition: p.partition, offset: offsetOf(p.offset, `${topic}-${p.partition}`) };
     });
-    // A commit outside any generation, which the coordinator accepts only while the group has no members.
+    // A commit with no generation, which the coordinator accepts only while the group has no members.
     const { error } = await this.#retrying(() => this.#groups.commitOffsets({ groupId, generationId: -1, memberId: '', offsets }));
     if (error !== 'NONE') throw new OnelogError(error, `Group ${groupId} has running members (${error}): stop its consumers before setting its offsets.`);
   }
@@ -295,7 +295,7 @@ export class Admin {
   }
 
   /**
-   * Deletes groups (membership record and committed offsets). Each group is tried; when any is refused
+   * Deletes groups (membership record and committed offsets). Each group is tried; when one is refused
    * (live members: NON_EMPTY_GROUP, or unknown: GROUP_ID_NOT_FOUND) the call throws naming them, as kafkajs
    * throws its KafkaJSDeleteGroupsError, after the others were deleted.
    */
@@ -340,7 +340,7 @@ export class Admin {
 
   /**
    * Replaces topics' configs, as Kafka's AlterConfigs does: the configs named are set, every other config
-   * of the topic returns to its default. Every resource is checked before any changes; validateOnly
+   * of the topic returns to its default. Every resource is checked before the first one changes; validateOnly
    * checks without changing anything.
    */
   async alterConfigs(options: { resources: IResourceConfig[]; validateOnly?: boolean }): Promise<AlterConfigsResponse> {

@@ -191,7 +191,7 @@ export function encodeSubscription(s: Subscription, version = SUBSCRIPTION_VERSI
   return w.done();
 }
 
-/** Decodes any version; fields of versions above 3 are ignored, as Kafka reads newer versions. */
+/** Decodes every version; fields of versions above 3 are ignored, as Kafka reads newer versions. */
 export function decodeSubscription(buf: Buffer): Subscription {
   const r = new Reader(buf, 'consumer subscription');
   const version = r.int16();
@@ -213,7 +213,7 @@ export function encodeAssignment(a: Assignment, version = ASSIGNMENT_VERSION): B
   return w.done();
 }
 
-/** Decodes any version; an empty buffer (a member the leader gave nothing) is an empty assignment. */
+/** Decodes every version; an empty buffer (a member the leader gave nothing) is an empty assignment. */
 export function decodeAssignment(buf: Buffer): Assignment {
   if (buf.length === 0) return { assignment: [], userData: null };
   const r = new Reader(buf, 'consumer assignment');

@@ -2,7 +2,7 @@
 // commit, seek, pause/resume, and group membership through the GroupCoordinator (in-file, no daemon): a
 // heartbeat timer keeps the session, a cheap read-only watch notices rebalances between heartbeats, and
 // the member that leads computes the assignment client-side. Records are read straight from the engine,
-// and an idle consumer sleeps in engine.waitForAny on its partitions, so a commit by any process wakes
+// and an idle consumer sleeps in engine.waitForAny on its partitions, so a commit by whichever process wakes
 // it. It never writes records and never touches the file except through Engine and GroupCoordinator.
 //
 // Invariants of a running consumer:
@@ -291,7 +291,7 @@ class Runner {
   /** Settles when the first assignment arrived (run() resolves) or the runner failed before it. */
   readonly started: Promise<void>;
   #markStarted!: (err?: unknown) => void;
-  /** Settles when the loop ended and the member left; resolves with the crash, if any. */
+  /** Settles when the loop ended and the member left; resolves with the crash, or null. */
   readonly finished: Promise<RunnerCrash | null>;
 
   constructor(
@@ -1033,7 +1033,7 @@ class Runner {
       // Message i was handled.
       const resolved = (): void => {
         p.next = offsets[i++]! + 1;
-        // A commit that fails (not a refusal: the engine failed) ends the run, as from any other commit.
+        // A commit that fails (not a refusal: the engine failed) ends the run, as from every other commit.
         if (commitWhenDue && this.#commitDue()) this.#inHandler.run(null, () => this.#commitUncommitted()).then(next, reject);
         else next();
       };

@@ -4,7 +4,7 @@
 // can act as the coordinator: each call applies one transition of group-state.ts atomically under the
 // writer lock, and calls that wait (a join for its round, a sync for the leader) poll the document and
 // apply what time decides (expired sessions, deadlines) themselves, so no process has to stay up for a
-// group to make progress. It is shaped for any client: the embedded Consumer is one, the Kafka wire server
+// group to make progress. It is shaped for every client: the embedded Consumer is one, the Kafka wire server
 // is another (JoinGroup v4+'s MEMBER_ID_REQUIRED round trip, static members fenced by instance id); protocol
 // metadata and assignments pass through as opaque bytes, read only to learn which topics a consumer group
 // subscribes to when an OffsetDelete must spare them. It never fetches records and never computes
@@ -111,7 +111,7 @@ export interface LeaveGroupResult {
 
 export interface OffsetCommitRequest {
   readonly groupId: string;
-  /** -1 with memberId '' commits outside any generation, accepted only while the group has no members. */
+  /** -1 with memberId '' commits with no generation, accepted only while the group has no members. */
   readonly generationId: number;
   readonly memberId: string;
   readonly offsets: readonly GroupOffsetCommit[];

@@ -1,7 +1,7 @@
 // The consumer-group state machine kept in the database file as one JSON document per group: Kafka's
 // classic group protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, offset-commit fencing) written as
 // pure transitions of that document at a given time. The coordinator runs each transition inside
-// Engine.updateDocument, so it applies atomically to the newest document written by any process. Nothing
+// Engine.updateDocument, so it applies atomically to the newest document written by whichever process. Nothing
 // here does I/O, reads a clock or waits; protocol metadata and assignments are opaque bytes (base64).
 //
 // Invariants of a group document (every transition keeps them):

@@ -28,7 +28,7 @@ function toRecordHeaders(headers: IHeaders): RecordHeader[] {
   return out;
 }
 
-/** Longest run of decimal digits textTimestamp reads itself: exact, as any 15-digit number is below 2^53. */
+/** Longest run of decimal digits textTimestamp reads itself: exact, as every 15-digit number is below 2^53. */
 const MAX_EXACT_DIGITS = 15;
 
 /**
@@ -200,7 +200,7 @@ export function toKafkaMessages(records: Buffer, from: number): DecodedMessages 
     const header = readBatchHeader(records, pos);
     if (!header.isControl) capacity += header.recordCount;
   }
-  // A damaged header may claim any count: no read holds more records than bytes.
+  // A damaged header may claim whatever count: no read holds more records than bytes.
   const collector = new MessageCollector(from, Math.min(capacity, records.length));
   for (let pos = 0; pos < records.length; pos += batchTotalSize(records, pos)) {
     if (readBatchHeader(records, pos).isControl) continue;

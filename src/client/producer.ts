@@ -238,7 +238,7 @@ export class Producer {
       let target: PartitionRecords | undefined;
       for (let i = 0; i < messages.length; i++) {
         const message = messages[i]!;
-        // Converting first checks the key, value, headers and timestamp before any partitioner sees them.
+        // Converting first checks the key, value, headers and timestamp before a partitioner sees them.
         const input = toRecordInput(message, now);
         const partition = this.#choosePartition(topic, partitionMetadata, message);
         if (partition !== lastPartition || target === undefined) {

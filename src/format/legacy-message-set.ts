@@ -284,7 +284,7 @@ export function decodeLegacyMessageSet(bytes: Uint8Array, options: DecodeLegacyO
  * CORRUPT_BATCH) as one RecordBatch v2 with baseOffset 0, offset deltas 0..n-1 and no producer id,
  * compressed with the codec of the last compressed wrapper (as Kafka's broker picks it), else none.
  * Timestamps are kept (-1 for magic 0); the batch is log-append time only when every message is, and
- * then reports the largest of their timestamps for all records, as any v2 log-append batch does.
+ * then reports the largest of their timestamps for all records, as every v2 log-append batch does.
  * CORRUPT_BATCH for an empty set.
  */
 export function legacyToRecordBatch(bytes: Uint8Array): Buffer {

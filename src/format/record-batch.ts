@@ -490,7 +490,7 @@ export interface RecordVisitor {
 /**
  * Verifies the CRC of the batch at `position`, decompresses it and hands each record to `visitor` in batch
  * order (decodeRecords collects them). Keys, values and header values are views into `buf` when the batch
- * is uncompressed. Any inconsistency between the record count, the record lengths and the bytes present is
+ * is uncompressed. An inconsistency between the record count, the record lengths and the bytes present is
  * CORRUPT_BATCH, reported after the records before it were handed over.
  */
 export function decodeRecordsInto(buf: Uint8Array, position: number, visitor: RecordVisitor): void {

@@ -72,7 +72,7 @@ export class Reader {
     return this.#view.getFloat64(this.#take(8, 'float64'));
   }
 
-  /** Kafka reads any non-zero byte as true. */
+  /** Kafka reads every non-zero byte as true. */
   bool(): boolean {
     return this.#view.getUint8(this.#take(1, 'bool')) !== 0;
   }

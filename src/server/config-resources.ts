@@ -106,7 +106,7 @@ export function topicResource(engine: Engine, resourceName: string): TopicInfo {
 /**
  * Alters the configs of the topic an alter request's resource names: `change` turns the topic's current
  * configs into the change to make (null: back to the default), or throws; validateOnly makes every check
- * without changing anything. Only topic configs change over the wire: a BROKER resource and any other
+ * without changing anything. Only topic configs change over the wire: a BROKER resource and every other
  * type are refused (INVALID_ARGUMENT, Kafka's INVALID_REQUEST), as are config names given twice.
  */
 export async function alterTopic(

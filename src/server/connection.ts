@@ -7,7 +7,7 @@
 // timeout. On a SASL listener its SaslSession gates requests: one at a time and only the SASL APIs (and
 // ApiVersions) until authenticated, raw token frames after SaslHandshake v0, a smaller frame cap
 // before authentication, and a close after the failed-authentication delay once authentication
-// failed. It knows nothing else of any API's meaning: ApiVersions' version fallback is the only API it
+// failed. It knows nothing else of an API's meaning: ApiVersions' version fallback is the only API it
 // names.
 import type { Socket } from 'node:net';
 import { isOnelogError } from '../errors.ts';

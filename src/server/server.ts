@@ -146,7 +146,7 @@ export async function serve(db: Database, options: ServeOptions = {}): Promise<S
   const sockets = new Set<Socket>();
   const connections = new Set<Connection>();
 
-  /** Counts every accepted socket (before any TLS handshake) against maxConnections. */
+  /** Counts every accepted socket (before its TLS handshake) against maxConnections. */
   const admit = (socket: Socket): boolean => {
     if (sockets.size >= maxConnections) {
       log(`refusing connection from ${socket.remoteAddress ?? '?'}:${String(socket.remotePort ?? '?')}: ${maxConnections} connections are open (max connections)`);

@@ -737,7 +737,7 @@ export class Engine {
   /**
    * Takes an extent: a free one (lowest first; one whose freeing checkpoint is not durable yet after an
    * fdatasync), or only when there is none a new one at the end of the file. For a partition's data
-   * a reused tail extent is zeroed and the zeros made durable before any checkpoint can name it (I3). A
+   * a reused tail extent is zeroed and the zeros made durable before a checkpoint can name it (I3). A
    * rewrite's output is not zeroed: it is never a tail, and its batches end at a zero batch header (I8).
    * Extents past the logical end were zeroed by recovery and never written since.
    */
@@ -1103,7 +1103,7 @@ export class Engine {
     this.#wakeWaiters();
   }
 
-  /** Writes queued requests and decides when to fdatasync; any error fails the database, never escapes. */
+  /** Writes queued requests and decides when to fdatasync; an error fails the database, never escapes. */
   #pump(): void {
     try {
       this.#pumpSteps();
@@ -1402,7 +1402,7 @@ export class Engine {
     return first >= 0 && timestamp - first > rollMs;
   }
 
-  /** Invariant I3: a zeroed extent, recorded by a checkpoint written before any batch goes into it. */
+  /** Invariant I3: a zeroed extent, recorded by a checkpoint written before a batch goes into it. */
   #allocateExtent(ps: PartitionState): void {
     const index = this.#takeExtent('tail');
     const start = extentStart(this.#geometry, index);
@@ -1585,7 +1585,7 @@ export class Engine {
 
   /** A topic's configs after `change` (null: back to the default), checked. */
   #alteredConfigs(name: string, current: Readonly<Record<string, string>>, change: Readonly<Record<string, string | null>>): Record<string, string> {
-    // Built from entries, so that any name (even "__proto__") becomes a key the checks see.
+    // Built from entries, so that every name (even "__proto__") becomes a key the checks see.
     const kept = Object.entries(current).filter(([k]) => !Object.hasOwn(change, k));
     const set = Object.entries(change).filter((entry): entry is [string, string] => entry[1] !== null);
     const next = Object.fromEntries([...kept, ...set]);
@@ -1782,7 +1782,7 @@ export class Engine {
   }
 
   /**
-   * Resolves true once any target's highWatermark passes its offset (a commit by this or another process),
+   * Resolves true once one target's highWatermark passes its offset (a commit by this or another process),
    * false after `timeoutMs`, when `signal` aborts, or when the database closes or fails. One waiter covers
    * every target, and an aborted or timed-out wait leaves nothing behind: long polls across partitions
    * (the consumer, Fetch, `consume --follow`) need no slicing or sharing of their own.
@@ -2742,7 +2742,7 @@ export class Engine {
 
   /**
    * Atomically replaces a named JSON document: `update` runs under the writer lock on the newest state
-   * (written by any process) and returns the new value (undefined deletes it) and a result; the promise
+   * (written by whichever process) and returns the new value (undefined deletes it) and a result; the promise
    * resolves with that result once the change is durable. `update` must be a pure function of its input.
    */
   async updateDocument<T>(key: string, update: (current: unknown) => { readonly value: unknown; readonly result: T }): Promise<T> {

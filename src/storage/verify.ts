@@ -122,7 +122,7 @@ export function walkPartition(engine: Engine, layout: DatabaseLayout, p: Partiti
       const batchLength = reader.buf.readInt32BE(at + LENGTH_OFFSET);
       const magic = reader.buf[at + MAGIC_OFFSET];
       if (batchLength < MIN_BATCH_LENGTH || magic !== 2) {
-        // Zeros mark the clean end of a full extent; anything else (or any stop before the tail) is damage.
+        // Zeros mark the clean end of a full extent; anything else (or a stop before the tail) is damage.
         const zeros = reader.buf.subarray(at, at + RECORD_BATCH_OVERHEAD).every((b) => b === 0);
         if (isTail || !zeros) report(pos, `no valid batch header at position ${String(pos)} (batchLength ${String(batchLength)}, magic ${String(magic)})`);
         intact = !isTail && zeros;

@@ -1,7 +1,7 @@
 // ListOffsets (key 2), versions 0-10: per partition, the offset for a timestamp: -1 latest (the
 // highWatermark), -2 earliest (logStartOffset), -3 the first record with the largest timestamp (KIP-734),
 // -4 earliest local (= earliest: all of the log is local), -5 latest tiered (offset -1 and timestamp -1,
-// Kafka's answer without tiered storage), and any other value the first record whose timestamp is at
+// Kafka's answer without tiered storage), and every other value the first record whose timestamp is at
 // or after it (offset and timestamp -1 when there is none). Found offsets carry leader epoch 0.
 // v0 answers in the old shape, a list of at most maxNumOffsets offsets: Kafka lists segment start offsets
 // there; onelog has no segments, so latest answers [highWatermark, logStartOffset] (as a one-segment Kafka

@@ -1,7 +1,7 @@
 // OffsetForLeaderEpoch (key 23), versions 0-4: the end offset of a leader epoch, which consumers use to
 // detect log truncation (KIP-320). Every partition has had one epoch, 0, since it was created, starting
 // at its logStartOffset, so Kafka's leader-epoch cache answers: epoch 0 → endOffset = highWatermark with
-// leaderEpoch 0; -1 (undefined) and any epoch above 0 → leaderEpoch -1, endOffset -1; any other epoch below
+// leaderEpoch 0; -1 (undefined) and every epoch above 0 → leaderEpoch -1, endOffset -1; every other epoch below
 // 0 → that epoch with endOffset = logStartOffset (the start of the first later epoch), all without error.
 // Errors per partition: UNKNOWN_TOPIC_OR_PARTITION, and (v2+) FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH for
 // a currentLeaderEpoch other than 0. replicaId (v3+) is ignored.

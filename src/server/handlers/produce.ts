@@ -5,7 +5,7 @@
 // Durability: acks=1 and acks=-1 both answer once the engine acknowledges the append, i.e. once it is
 // durable under the file's sync mode; in one node the leader's log is the whole ISR, so the two are the
 // same, and timeoutMs (the wait for replicas) has nothing to bound. acks=0 gets no response at all
-// (failures are only logged); any other acks is INVALID_REQUIRED_ACKS.
+// (failures are only logged); every other acks is INVALID_REQUIRED_ACKS.
 // v3+ must carry exactly one RecordBatch v2 per partition, as Kafka requires (INVALID_RECORD otherwise,
 // UNSUPPORTED_COMPRESSION_TYPE for zstd before v7); v0-v2 carry legacy message sets (magic 0/1), which are
 // up-converted into one RecordBatch v2, or a single RecordBatch v2 (several in one partition are refused
