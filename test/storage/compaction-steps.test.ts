@@ -21,6 +21,20 @@ function tempFile(t: TestContext): string {
   return path.join(dir, 'db.onelog');
 }
 
+type Latest = Map<string, { offset: number; value: string }>;
+
+/**
+ * A database with topic `c` under cleanup.policy delete, so that nothing is compacted while a test fills it
+ * (it turns compaction on), closed after the test; and the map `fill` records c's latest values in.
+ */
+async function openUncompacted(t: TestContext): Promise<{ file: string; db: Engine; latest: Latest }> {
+  const file = tempFile(t);
+  const db = await Engine.open(file, { extentSize: EXTENT, sync: 'batch' });
+  t.after(() => db.close());
+  await db.createTopic('c', { configs: { 'cleanup.policy': 'delete', 'min.compaction.lag.ms': '0', 'retention.ms': '-1' } });
+  return { file, db, latest: new Map() };
+}
+
 function extentCount(db: Engine, topic: string): number {
   return db.layout().partitions.find((p) => p.topic === topic && p.partition === 0)?.extents.length ?? 0;
 }
@@ -29,7 +43,7 @@ function extentCount(db: Engine, topic: string): number {
  * Appends `count` records in batches of 50 with keys `<keyPrefix>-<i % keys>`, recording in `latest` the
  * latest offset and value per key.
  */
-async function fill(db: Engine, topic: string, count: number, keys: number, tag: string, latest: Map<string, { offset: number; value: string }>, keyPrefix = 'key'): Promise<void> {
+async function fill(db: Engine, topic: string, count: number, keys: number, tag: string, latest: Latest, keyPrefix = 'key'): Promise<void> {
   for (let first = 0; first < count; first += 50) {
     const records = Array.from({ length: 50 }, (_, j) => ({
       key: Buffer.from(`${keyPrefix}-${String((first + j) % keys)}`),
@@ -54,12 +68,7 @@ function assertLatest(db: Engine, topic: string, latest: ReadonlyMap<string, { o
 }
 
 test('what compaction keeps is merged into full extents, and the extents it frees are reused', async (t) => {
-  const file = tempFile(t);
-  const db = await Engine.open(file, { extentSize: EXTENT, sync: 'batch' });
-  t.after(() => db.close());
-  // Filled under cleanup.policy delete, so that no compaction runs as extents fill.
-  await db.createTopic('c', { configs: { 'cleanup.policy': 'delete', 'min.compaction.lag.ms': '0', 'retention.ms': '-1' } });
-  const latest = new Map<string, { offset: number; value: string }>();
+  const { db, latest } = await openUncompacted(t);
   // About 80 extents of ~250-byte records over 400 keys: ~100 KiB live, two extents' worth.
   await fill(db, 'c', 20_000, 400, 'a', latest);
   const before = extentCount(db, 'c');
@@ -83,13 +92,9 @@ test('what compaction keeps is merged into full extents, and the extents it free
 });
 
 test('a pass of many steps stays correct with vacuum, retention, config changes, deletes and appends between its steps', async (t) => {
-  const file = tempFile(t);
-  const db = await Engine.open(file, { extentSize: EXTENT, sync: 'batch' });
-  // Filled under cleanup.policy delete, so that no compaction runs before runCompaction's pass.
-  await db.createTopic('c', { configs: { 'cleanup.policy': 'delete', 'min.compaction.lag.ms': '0', 'retention.ms': '-1' } });
+  const { file, db, latest } = await openUncompacted(t);
   await db.createTopic('log', { configs: { 'retention.bytes': String(4 * EXTENT) } });
-  const latest = new Map<string, { offset: number; value: string }>();
-  const logLatest = new Map<string, { offset: number; value: string }>();
+  const logLatest: Latest = new Map();
   for (let round = 0; round < 3; round++) {
     // Scratch data deleted again leaves free extents for vacuum to move data into.
     await db.createTopic(`scratch-${String(round)}`);
@@ -129,11 +134,7 @@ test('a pass of many steps stays correct with vacuum, retention, config changes,
 });
 
 test('a rewrite spread over steps keeps records of extents sealed after its pass folded its keys in', async (t) => {
-  const file = tempFile(t);
-  const db = await Engine.open(file, { extentSize: EXTENT, sync: 'batch' });
-  t.after(() => db.close());
-  await db.createTopic('c', { configs: { 'cleanup.policy': 'delete', 'min.compaction.lag.ms': '0', 'retention.ms': '-1' } });
-  const latest = new Map<string, { offset: number; value: string }>();
+  const { db, latest } = await openUncompacted(t);
   // Few keys: the rewrite's output never fills, so it runs on to the last extent it may take, over many
   // steps, while extents the pass has not folded in are sealed: their keys (new ones, each repeated) must
   // not be taken for superseded.
