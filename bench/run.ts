@@ -331,7 +331,7 @@ interface CompactionRow {
   readonly removed_records: number;
   readonly produce_alone_msgs_per_s: number;
   readonly produce_during_msgs_per_s: number;
-  /** produce_during over produce_alone. */
+  /** The median over runs of each run's produce_during over its produce_alone. */
   readonly produce_kept: number;
   /** The longest a compaction step held the writer lock, over every run (ms). */
   readonly longest_step_ms: number;
@@ -343,7 +343,7 @@ async function runCompaction(options: Options): Promise<CompactionRow> {
     const s = await compactionRun(options.compactionMb);
     samples.push(s);
     progress(
-      `compaction run ${run}/${options.runs}: ${(s.topicBytes / 1e6 / s.compactionSeconds).toFixed(1)} MB/s, producer ${integer(s.produceDuring)} msgs/s during vs ${integer(s.produceAlone)} alone, ${String(s.steps)} steps, longest ${s.longestStepMs.toFixed(1)} ms`,
+      `compaction run ${run}/${options.runs}: ${(s.topicBytes / 1e6 / s.compactionSeconds).toFixed(1)} MB/s, producer ${integer(s.produceDuring)} msgs/s during vs ${integer(s.produceAlone)} alone (${ratio(s.produceDuring / s.produceAlone)}), ${String(s.steps)} steps, longest ${s.longestStepMs.toFixed(1)} ms`,
     );
   }
   const alone = median(samples.map((s) => s.produceAlone));
@@ -358,7 +358,9 @@ async function runCompaction(options: Options): Promise<CompactionRow> {
     removed_records: median(samples.map((s) => s.removedRecords)),
     produce_alone_msgs_per_s: alone,
     produce_during_msgs_per_s: during,
-    produce_kept: during / alone,
+    // Each run's producer alone is measured in that run, before and after its compaction: the ratio pairs
+    // the two rates on the same state of the machine, and the median is over those paired ratios.
+    produce_kept: median(samples.map((s) => s.produceDuring / s.produceAlone)),
     longest_step_ms: Math.max(...samples.map((s) => s.longestStepMs)),
   };
 }

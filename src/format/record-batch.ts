@@ -411,14 +411,18 @@ export function verifyBatchCrc(buf: Uint8Array, position = 0): boolean {
   return storedCrcMatches(buf, position, position + LOG_OVERHEAD + batchLength);
 }
 
-function readBytes(data: Buffer, cursor: VarintCursor, what: string): Buffer | null {
+/** Reads a varint length (-1: null) and checks that that many bytes follow; the cursor is left at them. */
+function readLength(data: Buffer, cursor: VarintCursor, what: string): number {
   const length = readVarint(data, cursor);
-  if (length < 0) {
-    if (length === -1) return null;
-    throw corrupt(cursor.origin, `${what} length ${length}`);
-  }
+  if (length < -1) throw corrupt(cursor.origin, `${what} length ${length}`);
+  if (length > cursor.end - cursor.pos) throw corrupt(cursor.origin, `${what} of ${length} bytes runs past its record`);
+  return length;
+}
+
+function readBytes(data: Buffer, cursor: VarintCursor, what: string): Buffer | null {
+  const length = readLength(data, cursor, what);
+  if (length === -1) return null;
   const start = cursor.pos;
-  if (length > cursor.end - start) throw corrupt(cursor.origin, `${what} of ${length} bytes runs past its record`);
   cursor.pos = start + length;
   return data.subarray(start, start + length);
 }
@@ -430,9 +434,8 @@ function readHeaders(data: Buffer, cursor: VarintCursor): RecordHeader[] | null 
   if (count === 0) return null;
   const headers: RecordHeader[] = [];
   for (let i = 0; i < count; i++) {
-    const keyLength = readVarint(data, cursor);
+    const keyLength = readHeaderKeyLength(data, cursor);
     const start = cursor.pos;
-    if (keyLength < 0 || keyLength > cursor.end - start) throw corrupt(cursor.origin, `header key length ${keyLength}`);
     cursor.pos = start + keyLength;
     const key = data.toString('utf8', start, start + keyLength);
     headers.push({ key, value: readBytes(data, cursor, 'header value') });
@@ -440,13 +443,24 @@ function readHeaders(data: Buffer, cursor: VarintCursor): RecordHeader[] | null 
   return headers;
 }
 
-/**
- * What decodeRecordsInto hands each record to, as arguments rather than an object, so that a reader
- * building its own shape (the client's KafkaMessage) makes one object per record, not two.
- */
-export interface RecordVisitor {
-  /** One record, in batch order; `headers` is null when the record has none. */
-  record(offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[] | null, attributes: number): void;
+/** A header key's length, checked to fit in its record; the cursor is left at the key. */
+function readHeaderKeyLength(data: Buffer, cursor: VarintCursor): number {
+  const keyLength = readVarint(data, cursor);
+  if (keyLength < 0 || keyLength > cursor.end - cursor.pos) throw corrupt(cursor.origin, `header key length ${keyLength}`);
+  return keyLength;
+}
+
+/** Moves the cursor past a record's headers, checking their lengths as readHeaders does, allocating nothing. */
+function skipHeaders(data: Buffer, cursor: VarintCursor): void {
+  const count = readVarint(data, cursor);
+  if (count < 0) throw corrupt(cursor.origin, `negative header count ${count}`);
+  for (let i = 0; i < count; i++) {
+    // Each length is read (moving the cursor past its varint) before the cursor moves past its bytes.
+    const keyLength = readHeaderKeyLength(data, cursor);
+    cursor.pos += keyLength;
+    const valueLength = readLength(data, cursor, 'header value');
+    cursor.pos += Math.max(0, valueLength);
+  }
 }
 
 /** A batch checked and opened for decoding: its header and where its (decompressed) records lie in `data`. */
@@ -488,12 +502,34 @@ export interface RecordVisitor {
 }
 
 /**
+ * What scanRecordKeys hands each record to: its key as `keyLength` bytes of `data` from `keyStart`
+ * (keyLength -1: a null key), and whether its value is null. Nothing is allocated per record.
+ */
+export interface RecordKeyVisitor {
+  /** One record, in batch order; `data` is the batch's buffer, or its decompressed records. */
+  record(offset: number, timestamp: number, data: Buffer, keyStart: number, keyLength: number, valueIsNull: boolean): void;
+}
+
+/**
  * Verifies the CRC of the batch at `position`, decompresses it and hands each record to `visitor` in batch
  * order (decodeRecords collects them). Keys, values and header values are views into `buf` when the batch
  * is uncompressed. An inconsistency between the record count, the record lengths and the bytes present is
  * CORRUPT_BATCH, reported after the records before it were handed over.
  */
 export function decodeRecordsInto(buf: Uint8Array, position: number, visitor: RecordVisitor): void {
+  visitRecords(buf, position, visitor, null);
+}
+
+/**
+ * decodeRecordsInto for readers of keys alone (compaction): each record's key as a range of bytes and
+ * whether its value is null, with the same checks, and no Buffer, header or object made per record.
+ */
+export function scanRecordKeys(buf: Uint8Array, position: number, visitor: RecordKeyVisitor): void {
+  visitRecords(buf, position, null, visitor);
+}
+
+/** The record loop of decodeRecordsInto (`full`) and scanRecordKeys (`keys`): exactly one of them is given. */
+function visitRecords(buf: Uint8Array, position: number, full: RecordVisitor | null, keys: RecordKeyVisitor | null): void {
   const { header, data, start, stop } = openBatch(buf, position);
   const baseOffset = header.baseOffset;
   const baseTimestamp = header.baseTimestamp;
@@ -513,13 +549,24 @@ export function decodeRecordsInto(buf: Uint8Array, position: number, visitor: Re
     const timestampDelta = readVarlong(data, cursor);
     const offsetDelta = readVarint(data, cursor);
     if (offsetDelta < 0 || offsetDelta > lastOffsetDelta) throw corrupt(position, `record ${i} has offset delta ${offsetDelta}`);
-    const key = readBytes(data, cursor, 'key');
-    const value = readBytes(data, cursor, 'value');
-    const headers = readHeaders(data, cursor);
-    if (cursor.pos !== recordEnd) throw corrupt(position, `record ${i} declares ${length} bytes but holds ${cursor.pos - bodyStart}`);
     const timestamp = logAppendTime ? header.maxTimestamp : baseTimestamp + timestampDelta;
     if (!Number.isSafeInteger(timestamp)) throw corrupt(position, `record ${i} timestamp is outside the safe integer range`);
-    visitor.record(baseOffset + offsetDelta, timestamp, key, value, headers, attributes);
+    if (keys !== null) {
+      const keyLength = readLength(data, cursor, 'key');
+      const keyStart = cursor.pos;
+      cursor.pos += Math.max(0, keyLength);
+      const valueLength = readLength(data, cursor, 'value');
+      cursor.pos += Math.max(0, valueLength);
+      skipHeaders(data, cursor);
+      if (cursor.pos !== recordEnd) throw corrupt(position, `record ${i} declares ${length} bytes but holds ${cursor.pos - bodyStart}`);
+      keys.record(baseOffset + offsetDelta, timestamp, data, keyStart, keyLength, valueLength === -1);
+    } else {
+      const key = readBytes(data, cursor, 'key');
+      const value = readBytes(data, cursor, 'value');
+      const headers = readHeaders(data, cursor);
+      if (cursor.pos !== recordEnd) throw corrupt(position, `record ${i} declares ${length} bytes but holds ${cursor.pos - bodyStart}`);
+      full!.record(baseOffset + offsetDelta, timestamp, key, value, headers, attributes);
+    }
   }
   if (cursor.pos !== stop) throw corrupt(position, `${stop - cursor.pos} bytes follow the last of ${count} records`);
 }

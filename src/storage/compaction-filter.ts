@@ -3,11 +3,13 @@
 // records kept (each keeps its offset, timestamp and headers; the batch keeps its baseOffset, producer
 // fields and compression). It does not decide which records to keep: the engine's predicate does.
 
-import { decodeRecords, decodeRecordsInto, encodeBatch, type BatchHeader } from '../format/record-batch.ts';
+import { decodeRecords, encodeBatch, scanRecordKeys, type BatchHeader } from '../format/record-batch.ts';
 import type { KeyOffsetMap } from './key-offset-map.ts';
 
-/** Whether compaction keeps a record; `key` and `value` are null for null keys and values. */
-export type KeepRecord = (offset: number, timestamp: number, key: Buffer | null, value: Buffer | null) => boolean;
+/** Whether compaction keeps a record whose key is `keyLength` bytes of `data` from `keyStart` (keyLength -1: a null key). */
+export type KeepRecord = (offset: number, timestamp: number, data: Uint8Array, keyStart: number, keyLength: number, valueIsNull: boolean) => boolean;
+
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * Folds the keyed records at or above `logStartOffset` of the data batch at `position` into `latest`;
@@ -16,9 +18,9 @@ export type KeepRecord = (offset: number, timestamp: number, key: Buffer | null,
  */
 export function foldKeys(buf: Buffer, position: number, latest: KeyOffsetMap, logStartOffset: number): boolean {
   let superseded = false;
-  decodeRecordsInto(buf, position, {
-    record(offset, _timestamp, key) {
-      if (key !== null && offset >= logStartOffset && latest.raise(key, offset)) superseded = true;
+  scanRecordKeys(buf, position, {
+    record(offset, _timestamp, data, keyStart, keyLength) {
+      if (keyLength >= 0 && offset >= logStartOffset && latest.raise(data, keyStart, keyLength, offset)) superseded = true;
     },
   });
   return superseded;
@@ -28,9 +30,9 @@ export function foldKeys(buf: Buffer, position: number, latest: KeyOffsetMap, lo
 export function dropsRecords(buf: Buffer, position: number, header: BatchHeader, keep: KeepRecord, logStartOffset: number): boolean {
   if (header.isControl) return header.baseOffset + header.lastOffsetDelta < logStartOffset;
   let drops = false;
-  decodeRecordsInto(buf, position, {
-    record(offset, timestamp, key, value) {
-      if (!drops && !keep(offset, timestamp, key, value)) drops = true;
+  scanRecordKeys(buf, position, {
+    record(offset, timestamp, data, keyStart, keyLength, valueIsNull) {
+      if (!drops && !keep(offset, timestamp, data, keyStart, keyLength, valueIsNull)) drops = true;
     },
   });
   return drops;
@@ -44,7 +46,7 @@ export function keptBatch(buf: Buffer, position: number, size: number, header: B
   const stored = buf.subarray(position, position + size);
   if (header.isControl) return { bytes: header.baseOffset + header.lastOffsetDelta < logStartOffset ? null : stored, removed: 0 };
   const records = decodeRecords(buf, position);
-  const kept = records.filter((r) => keep(r.offset, r.timestamp, r.key, r.value));
+  const kept = records.filter((r) => keep(r.offset, r.timestamp, r.key ?? NO_BYTES, 0, r.key === null ? -1 : r.key.length, r.value === null));
   const removed = records.length - kept.length;
   if (removed === 0) return { bytes: stored, removed };
   if (kept.length === 0) return { bytes: null, removed };

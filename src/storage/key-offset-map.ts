@@ -3,8 +3,8 @@
 // per key plus the keys themselves. Keys are compared byte for byte, never by hash alone. It does no I/O
 // and knows nothing of records or batches.
 //
-// No insert may take long, as compaction runs in steps of about 10 ms under the writer lock: nothing here
-// is ever copied or rehashed whole. The table is split by hash into SHARDS open-addressing shards that
+// No insert may take long, as compaction runs in steps of a few milliseconds under the writer lock:
+// nothing here is ever copied or rehashed whole. The table is split by hash into SHARDS open-addressing shards that
 // grow (and rehash) one at a time, each keeping its entries' hashes beside their indexes, so a rehash
 // touches only the shard's own small arrays. Shards grow at loads spread from 1/2 to 3/4 (by their
 // number), so that they do not all rehash within the same few thousand inserts. Entries live in
@@ -69,42 +69,43 @@ export class KeyOffsetMap {
     return this.#size;
   }
 
-  /** The slot of `shard` holding `key`, or the empty slot where it would go. */
-  #find(shard: Shard, key: Uint8Array, hash: number): number {
+  /** The slot of `shard` holding the key (`length` bytes of `bytes` from `start`), or the empty slot where it would go. */
+  #find(shard: Shard, bytes: Uint8Array, start: number, length: number, hash: number): number {
     const { entries, hashes } = shard;
     const mask = entries.length - 1;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const entry = entries[slot]!;
-      if (entry === EMPTY || (hashes[slot] === hash && this.#sameKey(entry, key))) return slot;
+      if (entry === EMPTY || (hashes[slot] === hash && this.#sameKey(entry, bytes, start, length))) return slot;
     }
   }
 
-  #sameKey(entry: number, key: Uint8Array): boolean {
+  #sameKey(entry: number, bytes: Uint8Array, start: number, length: number): boolean {
     const page = this.#pages[entry >>> PAGE_BITS]!;
     const i = entry & PAGE_MASK;
-    if (page.length[i] !== key.length) return false;
+    if (page.length[i] !== length) return false;
     const chunk = this.#chunks[page.chunk[i]!]!;
-    const start = page.start[i]!;
-    for (let j = 0; j < key.length; j++) if (chunk[start + j] !== key[j]) return false;
+    const stored = page.start[i]! - start;
+    for (let j = start; j < start + length; j++) if (chunk[stored + j] !== bytes[j]) return false;
     return true;
   }
 
-  /** The offset stored for `key`, or undefined. */
-  get(key: Uint8Array): number | undefined {
-    const hash = hashBytes(key, 0, key.length);
+  /** The offset stored for the key that is `length` bytes of `bytes` from `start`, or undefined. */
+  get(bytes: Uint8Array, start: number, length: number): number | undefined {
+    const hash = hashBytes(bytes, start, start + length);
     const shard = this.#shards[hash >>> (32 - SHARD_BITS)]!;
-    const entry = shard.entries[this.#find(shard, key, hash)]!;
+    const entry = shard.entries[this.#find(shard, bytes, start, length, hash)]!;
     return entry === EMPTY ? undefined : this.#pages[entry >>> PAGE_BITS]!.offset[entry & PAGE_MASK];
   }
 
   /**
-   * Stores `offset` for `key` when it is higher than the one stored (or none is). Returns true when the key
-   * already had a lower offset (a record of it was superseded).
+   * Stores `offset` for the key that is `length` bytes of `bytes` from `start` when it is higher than the
+   * one stored (or none is); the key's bytes are copied. Returns true when the key already had a lower
+   * offset (a record of it was superseded).
    */
-  raise(key: Uint8Array, offset: number): boolean {
-    const hash = hashBytes(key, 0, key.length);
+  raise(bytes: Uint8Array, start: number, length: number, offset: number): boolean {
+    const hash = hashBytes(bytes, start, start + length);
     const shard = this.#shards[hash >>> (32 - SHARD_BITS)]!;
-    let slot = this.#find(shard, key, hash);
+    let slot = this.#find(shard, bytes, start, length, hash);
     const found = shard.entries[slot]!;
     if (found !== EMPTY) {
       const offsets = this.#pages[found >>> PAGE_BITS]!.offset;
@@ -114,7 +115,7 @@ export class KeyOffsetMap {
     }
     if (shard.size === shard.limit) {
       this.#grow(shard);
-      slot = this.#find(shard, key, hash);
+      slot = this.#find(shard, bytes, start, length, hash);
     }
     const entry = this.#size++;
     if ((entry & PAGE_MASK) === 0) {
@@ -122,13 +123,13 @@ export class KeyOffsetMap {
     }
     const page = this.#pages[entry >>> PAGE_BITS]!;
     const i = entry & PAGE_MASK;
-    const chunkIndex = this.#room(key.length);
-    this.#chunks[chunkIndex]!.set(key, this.#chunkUsed);
+    const chunkIndex = this.#room(length);
+    this.#chunks[chunkIndex]!.set(bytes.subarray(start, start + length), this.#chunkUsed);
     page.chunk[i] = chunkIndex;
     page.start[i] = this.#chunkUsed;
-    page.length[i] = key.length;
+    page.length[i] = length;
     page.offset[i] = offset;
-    this.#chunkUsed += key.length;
+    this.#chunkUsed += length;
     shard.entries[slot] = entry;
     shard.hashes[slot] = hash;
     shard.size++;

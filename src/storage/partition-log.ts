@@ -191,16 +191,17 @@ export interface BatchRead {
 
 /**
  * Reads whole batches starting at `position` within one extent, up to `maxBytes` (at least one batch, as a
- * Kafka fetch does, even when it alone is larger).
+ * Kafka fetch does, even when it alone is larger). With `scratch` (of at least `maxBytes`), the batches are
+ * read into it unless a single batch is larger, so the result is valid only until the caller reuses it.
  */
-export function readBatches(file: StorageFile, g: Geometry, view: LogView, position: number, maxBytes: number): BatchRead {
+export function readBatches(file: StorageFile, g: Geometry, view: LogView, position: number, maxBytes: number, scratch?: Buffer): BatchRead {
   const index = Math.floor((position - g.dataStart) / g.extentSize);
   const listIndex = view.extents.findIndex(([e]) => e === index);
   if (listIndex < 0) return { records: Buffer.alloc(0), nextOffset: -1, endPosition: position };
   const end = extentDataEnd(g, view, listIndex);
   let length = Math.min(Math.max(maxBytes, RECORD_BATCH_OVERHEAD), end - position);
   if (length < RECORD_BATCH_OVERHEAD) return { records: Buffer.alloc(0), nextOffset: -1, endPosition: position };
-  let buf = Buffer.allocUnsafe(length);
+  let buf = scratch !== undefined && scratch.length >= length ? scratch : Buffer.allocUnsafe(length);
   length = file.read(buf, 0, length, position);
   let p = 0;
   let nextOffset = -1;

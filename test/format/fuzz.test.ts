@@ -8,8 +8,8 @@ import fc from 'fast-check';
 import { OnelogError } from '../../src/errors.ts';
 import {
   ATTRIBUTES_OFFSET, COMPRESSION_TYPES, CRC_OFFSET, LENGTH_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET, RECORD_BATCH_OVERHEAD, RECORDS_COUNT_OFFSET,
-  RECORDS_OFFSET, batchTotalSize, compress, crc32c, decodeRecords, decompress, encodeBatch, readBatchHeader, setLogAppendTime,
-  verifyBatchCrc,
+  RECORDS_OFFSET, batchTotalSize, compress, crc32c, decodeRecords, decompress, encodeBatch, readBatchHeader, scanRecordKeys,
+  setLogAppendTime, verifyBatchCrc,
 } from '../../src/format/index.ts';
 import { batchArb } from './arbitraries.ts';
 
@@ -39,6 +39,20 @@ function readEverything(buf: Buffer, position: number, label: string): void {
   onlyOnelogErrors(`${label} batchTotalSize`, () => batchTotalSize(buf, position));
   assert.equal(typeof verifyBatchCrc(buf, position), 'boolean', `${label} verifyBatchCrc`); // a boolean, never a throw
   onlyOnelogErrors(`${label} decodeRecords`, () => decodeRecords(buf, position));
+  // The keys-only reader makes the same checks: it fails exactly where decodeRecords fails.
+  const outcome = (read: () => unknown): string => {
+    try {
+      read();
+      return 'read';
+    } catch (err) {
+      return err instanceof OnelogError ? err.code : String(err);
+    }
+  };
+  assert.equal(
+    outcome(() => scanRecordKeys(buf, position, { record: () => undefined })),
+    outcome(() => decodeRecords(buf, position)),
+    `${label} scanRecordKeys`,
+  );
   onlyOnelogErrors(`${label} setLogAppendTime`, () => setLogAppendTime(Buffer.from(buf), position, 1_700_000_000_000));
 }
 

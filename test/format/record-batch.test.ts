@@ -9,7 +9,7 @@ import { OnelogError } from '../../src/errors.ts';
 import {
   ATTRIBUTES_OFFSET, BASE_SEQUENCE_OFFSET, CRC_OFFSET, LAST_OFFSET_DELTA_OFFSET, LENGTH_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET,
   MAX_TIMESTAMP_OFFSET, PARTITION_LEADER_EPOCH_OFFSET, PRODUCER_EPOCH_OFFSET, PRODUCER_ID_OFFSET, RECORD_BATCH_OVERHEAD,
-  RECORDS_COUNT_OFFSET, RECORDS_OFFSET, BASE_TIMESTAMP_OFFSET, batchTotalSize, crc32c, decodeRecords, encodeBatch,
+  RECORDS_COUNT_OFFSET, RECORDS_OFFSET, BASE_TIMESTAMP_OFFSET, batchTotalSize, crc32c, decodeRecords, encodeBatch, scanRecordKeys,
   encodedBatchSize, readBatchHeader, setBaseOffset, setLogAppendTime, setPartitionLeaderEpoch, verifyBatchCrc,
   type BatchInput,
 } from '../../src/format/index.ts';
@@ -92,6 +92,23 @@ void describe('record batch round trip', () => {
         assert.deepEqual(decodeRecords(encodeBatch(input)), expectedRecords(input));
       }),
       { numRuns: 400 },
+    );
+  });
+
+  void it('scanRecordKeys hands over the keys, offsets, timestamps and null values that decodeRecords reads', () => {
+    fc.assert(
+      fc.property(batchArb, (input) => {
+        const buf = encodeBatch(input);
+        const scanned: { offset: number; timestamp: number; key: Buffer | null; valueIsNull: boolean }[] = [];
+        scanRecordKeys(buf, 0, {
+          record(offset, timestamp, data, keyStart, keyLength, valueIsNull) {
+            scanned.push({ offset, timestamp, key: keyLength < 0 ? null : Buffer.from(data.subarray(keyStart, keyStart + keyLength)), valueIsNull });
+          },
+        });
+        const decoded = decodeRecords(buf).map((r) => ({ offset: r.offset, timestamp: r.timestamp, key: r.key === null ? null : Buffer.from(r.key), valueIsNull: r.value === null }));
+        assert.deepEqual(scanned, decoded);
+      }),
+      { numRuns: 200 },
     );
   });
 
