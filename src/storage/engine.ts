@@ -412,10 +412,10 @@ const COMPACTION_READ_BYTES = 256 * 1024;
 const COMPACTION_CHECK_BYTES = 32 * 1024;
 /**
  * After a compaction step that appends waited behind, the next step waits this many times the step's own
- * duration, so writers keep about eight ninths of the writer lock while compaction runs (Kafka throttles
+ * duration, so writers keep about ten elevenths of the writer lock while compaction runs (Kafka throttles
  * its cleaner's I/O for the same reason). Without appends, steps follow each other at once.
  */
-const COMPACTION_PAUSE_FACTOR = 8;
+const COMPACTION_PAUSE_FACTOR = 10;
 /** A vacuum step moves at most this many extents (each copied whole and fdatasynced under the lock: about 15 ms for 4 MiB). */
 const VACUUM_STEP_EXTENTS = 1;
 /** Vacuum copies an extent in chunks of at most this many bytes. */
