@@ -4,10 +4,10 @@
 // and knows nothing of records or batches.
 //
 // No insert may take long, as compaction runs in steps of a few milliseconds under the writer lock:
-// nothing here is ever copied or rehashed whole. The table is split by hash into SHARDS open-addressing shards that
-// grow (and rehash) one at a time, each keeping its entries' hashes beside their indexes, so a rehash
-// touches only the shard's own small arrays. Shards grow at loads spread from 1/2 to 3/4 (by their
-// number), so that they do not all rehash within the same few thousand inserts. Entries live in
+// nothing here is ever copied or rehashed whole. The table is split by hash into SHARDS open-addressing
+// shards that grow (and rehash) one at a time, each keeping its entries' hashes beside their indexes,
+// so a rehash touches only the shard's own small arrays. Shards grow at loads spread from 1/2 to 3/4 (by
+// their number), so that they do not all rehash within the same few thousand inserts. Entries live in
 // fixed-size pages and key bytes in chunks that are added, never moved.
 
 const EMPTY = -1;
