@@ -26,15 +26,20 @@ function firstOffsets(db: Engine, topic: string): number[] {
   return p.extents.map((e) => e[1]);
 }
 
+/** A fresh file opened with a clock at T0, which the test moves by setting `clock.now`. */
+async function openClocked(t: TestContext, sync: 'none' | 'batch'): Promise<{ db: Engine; clock: { now: number } }> {
+  const clock = { now: T0 };
+  const db = await Engine.open(tempFile(t), { extentSize: EXTENT, sync, clock: () => clock.now });
+  t.after(() => db.close());
+  return { db, clock };
+}
+
 function record(key: string, value: string | null, timestamp: number): { key: Buffer; value: Buffer | null; headers: []; timestamp: number }[] {
   return [{ key: Buffer.from(key), value: value === null ? null : Buffer.from(value), headers: [], timestamp }];
 }
 
 test('segment.ms rolls the tail extent by the batches\' timestamps, and retention by time then frees the old one', async (t) => {
-  const file = tempFile(t);
-  let now = T0;
-  const db = await Engine.open(file, { extentSize: EXTENT, sync: 'none', clock: () => now });
-  t.after(() => db.close());
+  const { db, clock } = await openClocked(t, 'none');
   await db.createTopic('roll', { configs: { 'segment.ms': '1000', 'retention.ms': '5000' } });
   await db.append('roll', 0, record('a', '1', T0));
   await db.append('roll', 0, record('a', '2', T0 + 1000));
@@ -46,7 +51,7 @@ test('segment.ms rolls the tail extent by the batches\' timestamps, and retentio
   assert.deepEqual(firstOffsets(db, 'roll'), [0, 2]);
   await db.append('roll', 0, record('a', '5', T0 + 2002));
   assert.deepEqual(firstOffsets(db, 'roll'), [0, 2, 4]);
-  now = T0 + 1001 + 5000 + 1;
+  clock.now = T0 + 1001 + 5000 + 1;
   const result = await db.runRetention();
   assert.equal(result.freedExtents, 1);
   assert.equal(db.logStartOffset('roll', 0), 2);
@@ -69,13 +74,10 @@ test('a reopened handle rolls from the first batch it finds in the tail extent',
 });
 
 test('LogAppendTime topics roll by append time, and batches without timestamps never roll by time', async (t) => {
-  const file = tempFile(t);
-  let now = T0;
-  const db = await Engine.open(file, { extentSize: EXTENT, sync: 'none', clock: () => now });
-  t.after(() => db.close());
+  const { db, clock } = await openClocked(t, 'none');
   await db.createTopic('append-time', { configs: { 'segment.ms': '1000', 'message.timestamp.type': 'LogAppendTime' } });
   await db.append('append-time', 0, record('a', '1', 0));
-  now += 2000;
+  clock.now += 2000;
   await db.append('append-time', 0, record('a', '2', 0));
   assert.deepEqual(firstOffsets(db, 'append-time'), [0, 1]);
   await db.createTopic('untimed', { configs: { 'segment.ms': '1' } });
@@ -85,10 +87,7 @@ test('LogAppendTime topics roll by append time, and batches without timestamps n
 });
 
 test('max.compaction.lag.ms rolls a compacted topic\'s tail, so its superseded records are compacted away', async (t) => {
-  const file = tempFile(t);
-  let now = T0;
-  const db = await Engine.open(file, { extentSize: EXTENT, sync: 'batch', clock: () => now });
-  t.after(() => db.close());
+  const { db, clock } = await openClocked(t, 'batch');
   const configs = { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0', 'max.compaction.lag.ms': '1000' };
   await db.createTopic('lagged', { configs });
   await db.createTopic('unbounded', { configs: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' } });
@@ -99,7 +98,7 @@ test('max.compaction.lag.ms rolls a compacted topic\'s tail, so its superseded r
   }
   assert.deepEqual(firstOffsets(db, 'lagged'), [0, 2]);
   assert.deepEqual(firstOffsets(db, 'unbounded'), [0], 'without max.compaction.lag.ms the default segment.ms (7 days) keeps one extent');
-  now = T0 + 3000;
+  clock.now = T0 + 3000;
   const result = await db.runCompaction();
   assert.deepEqual(
     result.partitions.map((p) => [p.topic, p.removedRecords]),

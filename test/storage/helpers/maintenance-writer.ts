@@ -65,21 +65,13 @@ async function produceBatches(db: Engine, run: number, producer: number): Promis
   for (let seq = 0; ; seq++) await appendBatch(db, DELETE_TOPIC, run, producer, seq);
 }
 
-async function compactForever(db: Engine): Promise<never> {
+/** Runs `step` over and over, `pauseMs` apart, saying `<doing>` before each call and `<done> <work it did>` after. */
+async function repeatForever(doing: string, done: string, step: () => Promise<number>, pauseMs: number): Promise<never> {
   for (;;) {
-    say('compacting');
-    const result = await db.runCompaction();
-    say(`compacted ${String(result.removedRecords)}`);
-    await pause(2);
-  }
-}
-
-async function retainForever(db: Engine): Promise<never> {
-  for (;;) {
-    say('retaining');
-    const result = await db.runRetention();
-    say(`retained ${String(result.freedExtents)}`);
-    await pause(5);
+    say(doing);
+    const work = await step();
+    say(`${done} ${String(work)}`);
+    await pause(pauseMs);
   }
 }
 
@@ -117,8 +109,8 @@ async function main(path: string, run: number): Promise<void> {
   await Promise.all([
     ...Array.from({ length: COMPACT_PRODUCERS }, (_, p) => produceKeyed(db, run, p)),
     ...Array.from({ length: DELETE_PRODUCERS }, (_, p) => produceBatches(db, run, p)),
-    compactForever(db),
-    retainForever(db),
+    repeatForever('compacting', 'compacted', async () => (await db.runCompaction()).removedRecords, 2),
+    repeatForever('retaining', 'retained', async () => (await db.runRetention()).freedExtents, 5),
     scratchAndVacuumForever(db, run),
   ]);
 }
