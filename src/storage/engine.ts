@@ -87,6 +87,7 @@ import {
   verifyBatchCrc,
   type RecordInput,
 } from '../format/record-batch.ts';
+import { CombiningFile } from './combining-file.ts';
 import type { FileSystem, StorageFile } from './file-layer.ts';
 import { nodeFileSystem } from './node-file-layer.ts';
 import { dropsRecords, foldKeys, keptBatch, type KeepRecord } from './compaction-filter.ts';
@@ -101,7 +102,7 @@ export type SyncMode = 'always' | 'batch' | 'none';
 export interface EngineOptions {
   /** When an append is acknowledged: after its own fdatasync, after a shared one (default), or at once. */
   readonly sync?: SyncMode;
-  /** Appends arriving while an fdatasync is in flight wait at most this long for the next one (ms). */
+  /** Appends arriving while an fdatasync is in flight wait at most this long for the next one (ms); a full group (FULL_GROUP_BYTES) does not wait. */
   readonly groupCommitWindowMs?: number;
   /** How long a writer waits for the writer lock before OnelogBusyError (ms). */
   readonly busyTimeoutMs?: number;
@@ -387,6 +388,12 @@ interface Pending {
 }
 
 const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+/**
+ * Append bytes that make a full group: its fdatasync starts as soon as none is in flight, without waiting
+ * for the rest of a burst of appends or for the group-commit window (as a Kafka producer sends a full batch
+ * before linger.ms).
+ */
+const FULL_GROUP_BYTES = 256 * 1024;
 const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 300_000;
 /** A retention step frees at most this many extents: one checkpoint, well under 50 ms under the lock. */
 const RETENTION_STEP_EXTENTS = 64;
@@ -434,7 +441,7 @@ function mergeDefaults(defaults: Readonly<Record<string, string>> | undefined, c
 
 export class Engine {
   readonly path: string;
-  readonly #file: StorageFile;
+  readonly #file: CombiningFile;
   readonly #header: FileHeader;
   readonly #geometry: Geometry;
   readonly #options: EngineOptions;
@@ -474,6 +481,11 @@ export class Engine {
   #queue: WriteRequest[] = [];
   #pending: Pending[] = [];
   #pumpScheduled = false;
+  /** Set while #pumpSteps runs (an enqueue from inside it must not pump again). */
+  #pumping = false;
+  /** Bytes of the appends queued since the queue was last drained, and of those written but not yet synced. */
+  #queuedBytes = 0;
+  #pendingBytes = 0;
   #acquiring = false;
   #syncInFlight = false;
   #syncJustCompleted = false;
@@ -520,13 +532,13 @@ export class Engine {
 
   private constructor(path: string, file: StorageFile, header: FileHeader, options: EngineOptions) {
     this.path = path;
-    this.#file = file;
+    this.#file = new CombiningFile(file);
     this.#header = header;
     this.#geometry = { dataStart: header.dataStart, extentSize: header.extentSize };
     this.#options = options;
     this.#sync = options.sync ?? 'batch';
     this.#clock = options.clock ?? Date.now;
-    this.#lock = new WriterLock(file);
+    this.#lock = new WriterLock(this.#file);
   }
 
   /** Opens (and by default creates) a database file, recovering it when the last writer died. */
@@ -1071,9 +1083,24 @@ export class Engine {
   #enqueue<T>(make: (resolve: (v: T) => void, reject: (e: unknown) => void) => WriteRequest): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.#syncInFlight) this.#arrivedDuringSync = true;
-      this.#queue.push(make(resolve, reject));
+      const request = make(resolve, reject);
+      this.#queue.push(request);
+      if (request.kind === 'append') this.#queuedBytes += request.batch.length;
+      // A full group (producers resuming after a group commit gathered enough bytes) is written and synced
+      // now, while the rest of the burst is still being encoded: the next group forms during that
+      // fdatasync instead of after it.
+      if (this.#sync === 'batch' && this.#queuedBytes + this.#pendingBytes >= FULL_GROUP_BYTES && !this.#syncInFlight && !this.#pumping && this.#lock.held) {
+        this.#clearSyncTimer();
+        this.#pump();
+      }
       this.#schedulePump();
     });
+  }
+
+  #clearSyncTimer(): void {
+    if (this.#syncTimer === null) return;
+    clearTimeout(this.#syncTimer);
+    this.#syncTimer = null;
   }
 
   #schedulePump(): void {
@@ -1094,8 +1121,9 @@ export class Engine {
     for (const p of this.#pending) p.fail(failure);
     this.#queue = [];
     this.#pending = [];
-    if (this.#syncTimer !== null) clearTimeout(this.#syncTimer);
-    this.#syncTimer = null;
+    this.#queuedBytes = 0;
+    this.#pendingBytes = 0;
+    this.#clearSyncTimer();
     this.#stopRetentionTimer();
     try {
       this.#lock.release();
@@ -1107,10 +1135,13 @@ export class Engine {
 
   /** Writes queued requests and decides when to fdatasync; an error fails the database, never escapes. */
   #pump(): void {
+    this.#pumping = true;
     try {
       this.#pumpSteps();
     } catch (err) {
       this.#fail(err);
+    } finally {
+      this.#pumping = false;
     }
   }
 
@@ -1136,12 +1167,13 @@ export class Engine {
           this.#acquiring = false;
           for (const r of this.#queue) r.reject(err);
           this.#queue = [];
+          this.#queuedBytes = 0;
         },
       );
       return;
     }
     // Between two rounds of group commit, let a writer in another process have its turn.
-    if (afterSync && this.#pending.length === 0 && this.#syncTimer === null && this.#lock.othersWaiting()) {
+    if (afterSync && !this.#syncInFlight && this.#pending.length === 0 && this.#syncTimer === null && this.#lock.othersWaiting()) {
       this.#releaseLock();
       this.#schedulePump();
       return;
@@ -1152,6 +1184,9 @@ export class Engine {
       } else if (!this.#syncInFlight && this.#pending.length === 0 && this.#queue.length > 0) {
         this.#executeOne(this.#queue.shift()!);
       }
+      if (this.#queue.length === 0) this.#queuedBytes = 0;
+      // The batches just appended reach the file now, one vectored write per partition.
+      this.#file.flush();
       if (this.#bytesSinceCheckpoint >= (this.#options.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES)) this.#checkpoint();
     } catch (err) {
       this.#fail(err);
@@ -1168,8 +1203,10 @@ export class Engine {
       return;
     }
     // Appends that arrived while a sync was in flight share the next one, started no sooner than the
-    // group-commit window after the previous one began; an append into an idle database is synced at once.
-    const wait = afterSync && this.#arrivedDuringSync && this.#sync === 'batch' ? this.#lastSyncStart + (this.#options.groupCommitWindowMs ?? 2) - Date.now() : 0;
+    // group-commit window after the previous one began unless they make a full group; an append into an
+    // idle database is synced at once.
+    const full = this.#pendingBytes >= FULL_GROUP_BYTES;
+    const wait = !full && afterSync && this.#arrivedDuringSync && this.#sync === 'batch' ? this.#lastSyncStart + (this.#options.groupCommitWindowMs ?? 2) - Date.now() : 0;
     if (wait > 0) {
       this.#syncTimer = setTimeout(() => {
         this.#syncTimer = null;
@@ -1192,6 +1229,7 @@ export class Engine {
     }
     const batch = this.#pending;
     this.#pending = [];
+    this.#pendingBytes = 0;
     this.#syncInFlight = true;
     this.#arrivedDuringSync = false;
     this.#lastSyncStart = Date.now();
@@ -1216,6 +1254,9 @@ export class Engine {
         try {
           if (this.#failure !== null) throw this.#failure;
           this.#markDurable(epoch, batch);
+          // A full group written meanwhile starts its fdatasync before this one's producers resume, so
+          // the disk syncs it while they encode their next appends.
+          if (this.#sync === 'batch' && this.#pendingBytes >= FULL_GROUP_BYTES && this.#queue.length === 0) this.#startSync();
           this.#publish(batch);
         } catch (err) {
           failBatch(err);
@@ -1253,6 +1294,7 @@ export class Engine {
   #settlePending(): void {
     const batch = this.#pending;
     this.#pending = [];
+    this.#pendingBytes = 0;
     this.#publish(batch);
   }
 
@@ -1368,7 +1410,7 @@ export class Engine {
     setPartitionLeaderEpoch(batch, 0, 0);
     if (logAppendTime >= 0) setLogAppendTime(batch, 0, logAppendTime);
     if (ps.writeTailPosition === extentStart(this.#geometry, ps.extents.at(-1)![0])) ps.rolledFrom = { extent: ps.extents.at(-1)![0], timestamp: maxTimestamp };
-    this.#file.write(batch, 0, size, ps.writeTailPosition);
+    this.#file.hold(batch, ps.writeTailPosition);
     ps.writeTailPosition += size;
     ps.writeNextOffset = lastOffset + 1;
     const current = ps.extents.at(-1)!;
@@ -1377,6 +1419,7 @@ export class Engine {
     this.#bytesSinceCheckpoint += size;
     const result: AppendResult = { baseOffset, lastOffset, logAppendTime, logStartOffset: ps.logStartOffset };
     this.#pending.push({ partition: ps, nextOffset: ps.writeNextOffset, tailPosition: ps.writeTailPosition, settle: () => request.resolve(result), fail: request.reject });
+    this.#pendingBytes += size;
     // A partition just sealed an extent: the moment retention may have a whole extent to free.
     if (sealTail) {
       this.#scheduleRetention();

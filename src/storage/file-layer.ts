@@ -13,6 +13,8 @@ export interface StorageFile {
   read(buffer: Uint8Array, offset: number, length: number, position: number): number;
   /** Writes all of `buffer[offset..offset+length)` at `position`, extending the file when needed. */
   write(buffer: Uint8Array, offset: number, length: number, position: number): void;
+  /** Writes `buffers` one after another from `position`: write() of their concatenation, in one system call where it can. */
+  writev(buffers: readonly Uint8Array[], position: number): void;
   /**
    * Makes every write issued before this call durable (fdatasync). Rejects when the OS reports a failure;
    * the engine then enters its failed state and never retries.

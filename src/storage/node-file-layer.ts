@@ -35,6 +35,19 @@ class NodeFile implements StorageFile {
     }
   }
 
+  writev(buffers: readonly Uint8Array[], position: number): void {
+    let rest = buffers;
+    let at = position;
+    while (rest.length > 0) {
+      let done = fs.writevSync(this.#fd, rest, at);
+      at += done;
+      // A short write: drop the buffers written whole and write the remainder of the one cut.
+      let i = 0;
+      while (i < rest.length && done >= rest[i]!.length) done -= rest[i++]!.length;
+      rest = i < rest.length && done > 0 ? [rest[i]!.subarray(done), ...rest.slice(i + 1)] : rest.slice(i);
+    }
+  }
+
   datasync(): Promise<void> {
     return new Promise((resolve, reject) => {
       fs.fdatasync(this.#fd, (err) => {

@@ -273,6 +273,12 @@ class SimFile implements StorageFile {
     this.#file.write(this.#machine.writeSeq++, Buffer.from(buffer.subarray(offset, offset + length)), position);
   }
 
+  writev(buffers: readonly Uint8Array[], position: number): void {
+    this.#writable();
+    // One write, as the system call makes it: a power cut may keep, drop or tear it as a whole.
+    this.#file.write(this.#machine.writeSeq++, Buffer.concat(buffers), position);
+  }
+
   datasync(): Promise<void> {
     this.#live();
     const outcome = this.#machine.beginSync();
