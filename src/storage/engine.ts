@@ -1089,12 +1089,17 @@ export class Engine {
       // A full group (producers resuming after a group commit gathered enough bytes) is written and synced
       // now, while the rest of the burst is still being encoded: the next group forms during that
       // fdatasync instead of after it.
-      if (this.#sync === 'batch' && this.#queuedBytes + this.#pendingBytes >= FULL_GROUP_BYTES && !this.#syncInFlight && !this.#pumping && this.#lock.held) {
+      if (this.#groupIsFull(this.#queuedBytes) && !this.#syncInFlight && !this.#pumping && this.#lock.held) {
         this.#clearSyncTimer();
         this.#pump();
       }
       this.#schedulePump();
     });
+  }
+
+  /** Whether the appends written but not yet synced, plus `queued` bytes, make a full group (sync 'batch'). */
+  #groupIsFull(queued = 0): boolean {
+    return this.#sync === 'batch' && this.#pendingBytes + queued >= FULL_GROUP_BYTES;
   }
 
   #clearSyncTimer(): void {
@@ -1205,8 +1210,7 @@ export class Engine {
     // Appends that arrived while a sync was in flight share the next one, started no sooner than the
     // group-commit window after the previous one began unless they make a full group; an append into an
     // idle database is synced at once.
-    const full = this.#pendingBytes >= FULL_GROUP_BYTES;
-    const wait = !full && afterSync && this.#arrivedDuringSync && this.#sync === 'batch' ? this.#lastSyncStart + (this.#options.groupCommitWindowMs ?? 2) - Date.now() : 0;
+    const wait = afterSync && this.#arrivedDuringSync && this.#sync === 'batch' && !this.#groupIsFull() ? this.#lastSyncStart + (this.#options.groupCommitWindowMs ?? 2) - Date.now() : 0;
     if (wait > 0) {
       this.#syncTimer = setTimeout(() => {
         this.#syncTimer = null;
@@ -1256,7 +1260,7 @@ export class Engine {
           this.#markDurable(epoch, batch);
           // A full group written meanwhile starts its fdatasync before this one's producers resume, so
           // the disk syncs it while they encode their next appends.
-          if (this.#sync === 'batch' && this.#pendingBytes >= FULL_GROUP_BYTES && this.#queue.length === 0) this.#startSync();
+          if (this.#groupIsFull() && this.#queue.length === 0) this.#startSync();
           this.#publish(batch);
         } catch (err) {
           failBatch(err);
