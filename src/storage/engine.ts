@@ -893,10 +893,12 @@ export class Engine {
     this.#file.write(buf, 0, SLOT_SIZE, slotPosition(0));
   }
 
-  #writeSlot(ps: PartitionState): void {
+  /** Writes the partition's tail slot; `held`: held for a combined write, issued by the next other operation. */
+  #writeSlot(ps: PartitionState, held = false): void {
     const buf = Buffer.alloc(SLOT_SIZE);
     encodeTailSlot({ partitionUid: ps.uid, nextOffset: ps.nextOffset, tailPosition: ps.tailPosition }, buf, 0);
-    this.#file.write(buf, 0, SLOT_SIZE, slotPosition(ps.slot));
+    if (held) this.#file.hold(buf, slotPosition(ps.slot));
+    else this.#file.write(buf, 0, SLOT_SIZE, slotPosition(ps.slot));
   }
 
   /** Reads the tail slots of all partitions in one read and returns uid → slot. */
@@ -1258,10 +1260,13 @@ export class Engine {
         try {
           if (this.#failure !== null) throw this.#failure;
           this.#markDurable(epoch, batch);
-          // A full group written meanwhile starts its fdatasync before this one's producers resume, so
-          // the disk syncs it while they encode their next appends.
-          if (this.#groupIsFull() && this.#queue.length === 0) this.#startSync();
+          // A full group written meanwhile starts its fdatasync before this one's producers resume (they
+          // run once this callback returns), so the disk syncs it while they encode their next appends.
+          // Publishing first keeps the slot and commit-header writes out of that fdatasync: on ext4 a
+          // write made while an fdatasync commits the journal waits for the commit (about 60 us a write
+          // against 8 us, measured with 64 producers).
           this.#publish(batch);
+          if (this.#groupIsFull() && this.#queue.length === 0) this.#startSync();
         } catch (err) {
           failBatch(err);
           return;
@@ -1286,7 +1291,9 @@ export class Engine {
         touched.add(ps);
       }
     }
-    for (const ps of touched) this.#writeSlot(ps);
+    // In slot order, adjacent slots (a topic's partitions) reach the file as one vectored write, issued
+    // before the commit header's write.
+    for (const ps of [...touched].sort((a, b) => a.slot - b.slot)) this.#writeSlot(ps, true);
     if (touched.size > 0) {
       this.#commitSequence++;
       this.#writeCommitHeader(1);

@@ -1,7 +1,8 @@
 // Group commit under sync 'batch' when many producers append at once: a full group (FULL_GROUP_BYTES of
 // appends) starts its fdatasync while the rest of a burst is still arriving, and without waiting out the
-// group-commit window; everything acknowledged is read back in order. The fdatasyncs are counted by a file
-// system that wraps the real one.
+// group-commit window; everything acknowledged is read back in order; a group over several partitions
+// publishes their tail slots in one write. The fdatasyncs and writes are counted by a file system that wraps
+// the real one.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,13 +13,20 @@ import { Engine, type AppendResult } from '../../src/storage/engine.ts';
 import type { FileSystem, LockRange, OpenFileOptions, StorageFile } from '../../src/storage/file-layer.ts';
 import { nodeFileSystem } from '../../src/storage/node-file-layer.ts';
 import { batchTotalSize, decodeRecords, type RecordInput } from '../../src/format/record-batch.ts';
+import { SLOT_SIZE, slotPosition } from '../../src/format/file-layout.ts';
 
-/** The real file, counting the fdatasyncs begun on it. */
+/** What the engine did to its file: fdatasyncs begun, and every write as its position and buffer count. */
+interface Counts {
+  syncs: number;
+  readonly writes: { readonly position: number; readonly length: number; readonly buffers: number }[];
+}
+
+/** The real file, counting the fdatasyncs begun on it and logging its writes. */
 class CountingFile implements StorageFile {
   readonly #file: StorageFile;
-  readonly #counts: { syncs: number };
+  readonly #counts: Counts;
 
-  constructor(file: StorageFile, counts: { syncs: number }) {
+  constructor(file: StorageFile, counts: Counts) {
     this.#file = file;
     this.#counts = counts;
   }
@@ -27,9 +35,11 @@ class CountingFile implements StorageFile {
     return this.#file.read(buffer, offset, length, position);
   }
   write(buffer: Uint8Array, offset: number, length: number, position: number): void {
+    this.#counts.writes.push({ position, length, buffers: 1 });
     this.#file.write(buffer, offset, length, position);
   }
   writev(buffers: readonly Uint8Array[], position: number): void {
+    this.#counts.writes.push({ position, length: buffers.reduce((sum, b) => sum + b.length, 0), buffers: buffers.length });
     this.#file.writev(buffers, position);
   }
   datasync(): Promise<void> {
@@ -64,15 +74,15 @@ class CountingFile implements StorageFile {
 const LONG_WINDOW_MS = 600_000;
 const PRODUCERS = 64;
 
-async function openCounting(groupCommitWindowMs = LONG_WINDOW_MS): Promise<{ engine: Engine; counts: { syncs: number } }> {
+async function openCounting(groupCommitWindowMs = LONG_WINDOW_MS, partitions = 1): Promise<{ engine: Engine; counts: Counts }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onelog-group-commit-'));
-  const counts = { syncs: 0 };
+  const counts: Counts = { syncs: 0, writes: [] };
   const fileSystem: FileSystem = {
     open: (p: string, options: OpenFileOptions) => new CountingFile(nodeFileSystem.open(p, options), counts),
     create: (p: string, initial: Uint8Array) => nodeFileSystem.create(p, initial),
   };
   const engine = await Engine.open(path.join(dir, 'db.onelog'), { sync: 'batch', groupCommitWindowMs, fileSystem });
-  await engine.createTopic('t', { partitions: 1 });
+  await engine.createTopic('t', { partitions });
   return { engine, counts };
 }
 
@@ -153,6 +163,30 @@ test('rounds of many producers, grouped by full groups and bursts, read back as 
       });
     }
     assert.equal(keys.size, PRODUCERS * rounds * 100);
+  } finally {
+    await engine.close();
+  }
+});
+
+test('a group commit over several partitions writes their tail slots in one write, then the commit header', async () => {
+  const partitions = 8;
+  const { engine, counts } = await openCounting(2, partitions);
+  try {
+    await engine.append('t', 0, batchOf(999, 0));
+    // A slot per partition now in use: the appends below only update them.
+    await Promise.all(Array.from({ length: partitions }, (_, p) => engine.append('t', p, batchOf(p, 0))));
+    counts.writes.length = 0;
+    const results = await Promise.all(Array.from({ length: partitions }, (_, p) => engine.append('t', p, batchOf(p, 1))));
+    const slotWrites = counts.writes.filter((w) => w.position > slotPosition(0) && w.position < slotPosition(0) + SLOT_SIZE * 1024);
+    assert.deepEqual(
+      slotWrites.map((w) => ({ length: w.length, buffers: w.buffers })),
+      [{ length: partitions * SLOT_SIZE, buffers: partitions }],
+      'the eight tail slots were written together',
+    );
+    const slotsAt = counts.writes.indexOf(slotWrites[0]!);
+    const headerAt = counts.writes.findIndex((w) => w.position === slotPosition(0));
+    assert.ok(headerAt > slotsAt, 'the commit header was written after the slots it publishes');
+    for (let p = 0; p < partitions; p++) assert.equal(engine.highWatermark('t', p), results[p]!.lastOffset + 1);
   } finally {
     await engine.close();
   }
