@@ -1262,9 +1262,9 @@ export class Engine {
           this.#markDurable(epoch, batch);
           // A full group written meanwhile starts its fdatasync before this one's producers resume (they
           // run once this callback returns), so the disk syncs it while they encode their next appends.
-          // Publishing first keeps the slot and commit-header writes out of that fdatasync: on ext4 a
-          // write made while an fdatasync commits the journal waits for the commit (about 60 us a write
-          // against 8 us, measured with 64 producers).
+          // Publishing first makes the slot and commit-header writes before that fdatasync begins, not
+          // while it runs: on ext4 a write made while an fdatasync commits the journal waits for the
+          // commit (about 60 us a write against 8 us, measured with 64 producers).
           this.#publish(batch);
           if (this.#groupIsFull() && this.#queue.length === 0) this.#startSync();
         } catch (err) {
