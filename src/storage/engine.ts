@@ -893,12 +893,15 @@ export class Engine {
     this.#file.write(buf, 0, SLOT_SIZE, slotPosition(0));
   }
 
-  /** Writes the partition's tail slot; `held`: held for a combined write, issued by the next other operation. */
-  #writeSlot(ps: PartitionState, held = false): void {
+  #writeSlot(ps: PartitionState): void {
+    this.#file.write(this.#slotBytes(ps), 0, SLOT_SIZE, slotPosition(ps.slot));
+  }
+
+  /** The partition's tail slot as it is to be written. */
+  #slotBytes(ps: PartitionState): Buffer {
     const buf = Buffer.alloc(SLOT_SIZE);
     encodeTailSlot({ partitionUid: ps.uid, nextOffset: ps.nextOffset, tailPosition: ps.tailPosition }, buf, 0);
-    if (held) this.#file.hold(buf, slotPosition(ps.slot));
-    else this.#file.write(buf, 0, SLOT_SIZE, slotPosition(ps.slot));
+    return buf;
   }
 
   /** Reads the tail slots of all partitions in one read and returns uid → slot. */
@@ -1291,9 +1294,9 @@ export class Engine {
         touched.add(ps);
       }
     }
-    // In slot order, adjacent slots (a topic's partitions) reach the file as one vectored write, issued
-    // before the commit header's write.
-    for (const ps of [...touched].sort((a, b) => a.slot - b.slot)) this.#writeSlot(ps, true);
+    // Held in slot order, adjacent slots (a topic's partitions) reach the file as one vectored write,
+    // issued by the commit header's write.
+    for (const ps of [...touched].sort((a, b) => a.slot - b.slot)) this.#file.hold(this.#slotBytes(ps), slotPosition(ps.slot));
     if (touched.size > 0) {
       this.#commitSequence++;
       this.#writeCommitHeader(1);
