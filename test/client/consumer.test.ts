@@ -85,21 +85,27 @@ function collector(): { got: Got[]; eachMessage: (p: { topic: string; partition:
   };
 }
 
-test('messages carry key, value, headers, timestamp and offset as kafkajs presents them', async (t) => {
+test('messages carry key, value, headers, timestamp and offset as kafkajs presents them, as plain objects', async (t) => {
   const f = await fixture(t);
   await f.engine.createTopic('shape', { partitions: 1 });
   await f.engine.append('shape', 0, [{ key: Buffer.from('k'), value: Buffer.from('v'), headers: [{ key: 'a', value: Buffer.from('1') }, { key: 'a', value: Buffer.from('2') }], timestamp: 1234 }]);
   const c = f.consumer();
   await c.subscribe({ topic: 'shape', fromBeginning: true });
   let seen: unknown = null;
+  let raw: unknown = null;
   await c.run({
     eachMessage: ({ topic, partition, message }) => {
+      raw = message;
       seen = { topic, partition, key: message.key?.toString(), value: message.value?.toString(), timestamp: message.timestamp, offset: message.offset, headers: message.headers };
       return Promise.resolve();
     },
   });
   await waitUntil('the message', () => seen !== null);
   assert.deepEqual(seen, { topic: 'shape', partition: 0, key: 'k', value: 'v', timestamp: '1234', offset: '0', headers: { a: [Buffer.from('1'), Buffer.from('2')] } });
+  // A plain object like kafkajs's, whatever makes it: the same prototype, own properties and their order.
+  assert.equal(Object.getPrototypeOf(raw), Object.prototype);
+  assert.deepStrictEqual(raw, { key: Buffer.from('k'), value: Buffer.from('v'), timestamp: '1234', attributes: 0, offset: '0', headers: { a: [Buffer.from('1'), Buffer.from('2')] } });
+  assert.deepEqual(Object.keys(raw as object), ['key', 'value', 'timestamp', 'attributes', 'offset', 'headers']);
 });
 
 test('offsets and timestamps are exact decimal strings across digit boundaries, in order', async (t) => {
