@@ -1,13 +1,14 @@
 // The system under test "onelog-api": the same records as the raw engine bench, but through the
-// kafkajs-shaped client API (producer.send in batches of 1000, a group consumer with eachMessage), and the
-// latency of a single-record send under sync 'batch' beside one plain fdatasync of 100 bytes on the same
-// disk. It drives the public client API only and never reaches into the engine.
+// kafkajs-shaped client API (producer.send in batches of 1000, a group consumer with eachMessage and one
+// with eachBatch), and the latency of a single-record send under sync 'batch' beside one plain fdatasync
+// of 100 bytes on the same disk. It drives the public client API only and never reaches into the engine.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { open } from '../src/client/database.ts';
-import type { Message } from '../src/client/types.ts';
+import type { Batch } from '../src/client/consumer-types.ts';
+import type { KafkaMessage, Message } from '../src/client/types.ts';
 import { BASE_TIMESTAMP, KEY_BYTES, measure, ReadTally, RECORD_BYTES, recordCount, withTempDir, type RssTracker, type Sample } from './measure.ts';
 
 export const API_TOPIC = 'bench-api';
@@ -21,10 +22,17 @@ export interface ApiShape {
   readonly partitions: number;
 }
 
+/** How the group consumer takes its messages: one awaited handler call per message, or per batch. */
+export type ApiHandler = 'eachMessage' | 'eachBatch';
+export const API_HANDLERS: readonly ApiHandler[] = ['eachMessage', 'eachBatch'];
+
 export interface ApiResult {
   readonly produce: Sample;
-  /** Present when asked for: a group consumer reading the whole topic from a reopened database. */
-  readonly consume: Sample | undefined;
+  /**
+   * Present when asked for: a group consumer reading the whole topic from a reopened database, once per
+   * handler style (each a new group, so each reads from the beginning).
+   */
+  readonly consume: Readonly<Record<ApiHandler, Sample>> | undefined;
 }
 
 /** Latency percentiles of one operation, in microseconds. */
@@ -55,8 +63,8 @@ function messagesAt(payload: Buffer, start: number, count: number, partition: nu
 
 /**
  * Sends the payload in sends of `shape.batchSize` with one producer awaiting each send, into a fresh file under `shape`; then (when
- * `expected` is given) reopens the file and reads the topic with a group consumer (eachMessage),
- * checking what it read against `expected`. Files are deleted afterwards.
+ * `expected` is given) reopens the file and reads the topic with a group consumer with eachMessage and
+ * then with another group with eachBatch, checking what each read against `expected`. Files are deleted afterwards.
  */
 export async function apiRun(payload: Buffer, shape: ApiShape, expected: ReadTally | undefined): Promise<ApiResult> {
   return withTempDir(async (dir) => {
@@ -83,10 +91,15 @@ export async function apiRun(payload: Buffer, shape: ApiShape, expected: ReadTal
 
     const reader = await open(file, { sync: shape.sync, create: false });
     try {
-      const tally = new ReadTally();
-      const consumed = await measure((rss) => consumeAll(reader.consumer({ groupId: GROUP_ID }), expected.records, tally, rss));
-      tally.expectSame(expected, `onelog-api consume (${shape.partitions} partitions)`);
-      return { produce: produced, consume: consumed };
+      const consume = async (handler: ApiHandler): Promise<Sample> => {
+        const tally = new ReadTally();
+        const consumed = await measure((rss) => consumeAll(reader.consumer({ groupId: `${GROUP_ID}-${handler}` }), handler, expected.records, tally, rss));
+        tally.expectSame(expected, `onelog-api consume with ${handler} (${shape.partitions} partitions)`);
+        return consumed;
+      };
+      const eachMessage = await consume('eachMessage');
+      const eachBatch = await consume('eachBatch');
+      return { produce: produced, consume: { eachMessage, eachBatch } };
     } finally {
       await reader.close();
     }
@@ -98,22 +111,35 @@ type BenchConsumer = ReturnType<Awaited<ReturnType<typeof open>>['consumer']>;
 /** How many consumed messages make one RSS sample (the batch size of the sends). */
 const RSS_SAMPLE_MESSAGES = 1000;
 
-/** Runs `consumer` with eachMessage from the beginning until `count` messages were read, then stops it. */
-async function consumeAll(consumer: BenchConsumer, count: number, tally: ReadTally, rss: RssTracker): Promise<void> {
+/**
+ * Runs `consumer` from the beginning with `handler` (default autoCommit) until `count` messages were read,
+ * then stops it.
+ */
+async function consumeAll(consumer: BenchConsumer, handler: ApiHandler, count: number, tally: ReadTally, rss: RssTracker): Promise<void> {
   await consumer.subscribe({ topics: [API_TOPIC], fromBeginning: true });
   await new Promise<void>((resolve, reject) => {
-    consumer
-      .run({
-        eachMessage: ({ message }) => {
-          tally.add(message.key, message.value);
-          // Once per send's worth of messages, as the raw engine's loop samples once per read: reading RSS
-          // costs microseconds, which sampling per message would add to every handler call.
-          if (tally.records % RSS_SAMPLE_MESSAGES === 0) rss.sample();
-          if (tally.records === count) resolve();
-          return Promise.resolve();
-        },
-      })
-      .catch(reject);
+    const config =
+      handler === 'eachMessage'
+        ? {
+            eachMessage: ({ message }: { readonly message: KafkaMessage }): Promise<void> => {
+              tally.add(message.key, message.value);
+              // Once per send's worth of messages, as the raw engine's loop samples once per read: reading RSS
+              // costs microseconds, which sampling per message would add to every handler call.
+              if (tally.records % RSS_SAMPLE_MESSAGES === 0) rss.sample();
+              if (tally.records === count) resolve();
+              return Promise.resolve();
+            },
+          }
+        : {
+            eachBatch: ({ batch }: { readonly batch: Batch }): Promise<void> => {
+              for (const message of batch.messages) tally.add(message.key, message.value);
+              // Once per batch, as the raw engine's loop samples once per read.
+              rss.sample();
+              if (tally.records === count) resolve();
+              return Promise.resolve();
+            },
+          };
+    consumer.run(config).catch(reject);
   });
   await consumer.disconnect();
 }
