@@ -262,13 +262,14 @@ async function runApi(options: Options, prepared: Prepared): Promise<{ produce: 
         if (engine.consume !== undefined) engineConsumed.push(engine.consume);
         const result = await apiRun(payload, shape, withConsume ? expected : undefined);
         produced.push(result.produce);
-        for (const handler of API_HANDLERS) if (result.consume !== undefined) consumed[handler].push(result.consume[handler]);
+        const consume = result.consume;
+        if (consume !== undefined) for (const handler of API_HANDLERS) consumed[handler].push(consume[handler]);
         progress(`${describe(rowShape)} run ${run}/${options.runs}: ${rateText(produced, options.records)} (engine just before: ${rateText(engineProduced, options.records)})`);
       }
       produceRows.push({ ...summarize(rowShape, options.records, produced, { max_rss_mb: toMb(maxRssBytes()) }), vs_engine: pairedRatio(produced, engineProduced) });
       if (withConsume) {
+        const consumeShape = { ...rowShape, bench: 'consume' } as const;
         for (const handler of API_HANDLERS) {
-          const consumeShape = { ...rowShape, bench: 'consume' } as const;
           progress(`${describe(consumeShape)} ${handler}: ${rateText(consumed[handler], options.records)} (last run; engine just before: ${rateText(engineConsumed, options.records)})`);
           consumeRows.push({ ...summarize(consumeShape, options.records, consumed[handler], { max_rss_mb: toMb(maxRssBytes()) }), handler, vs_engine: pairedRatio(consumed[handler], engineConsumed) });
         }
