@@ -435,6 +435,18 @@ function noop(): void {
 }
 const MAX_METADATA_RETRIES = 5;
 
+/**
+ * Freezes a JSON value and everything in it, in place, and returns it. Documents are kept frozen so that a
+ * read-only check may be handed the stored value itself instead of a copy.
+ */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
 function mergeDefaults(defaults: Readonly<Record<string, string>> | undefined, configs: Readonly<Record<string, string>>): Record<string, string> {
   return { ...defaults, ...configs };
 }
@@ -471,6 +483,7 @@ export class Engine {
   #topics = new Map<string, TopicState>();
   #byUid = new Map<number, PartitionState>();
   #groups: Record<string, Record<string, Record<string, GroupOffsetMeta>>> = {};
+  /** Named documents by key; each value is frozen (deepFreeze), so it is never changed in place. */
   #documents: Record<string, unknown> = {};
 
   // Commit header as last seen or written by this handle.
@@ -682,7 +695,9 @@ export class Engine {
     this.#nextPartitionUid = meta.nextPartitionUid;
     this.#nextProducerId = meta.nextProducerId;
     this.#groups = structuredClone(meta.groups);
-    this.#documents = structuredClone(meta.documents ?? {});
+    // The decoded documents are this load's own: kept frozen (each copied by updateDocument on change).
+    this.#documents = { ...meta.documents };
+    for (const value of Object.values(this.#documents)) deepFreeze(value);
     const previous = this.#byUid;
     this.#topics = new Map();
     this.#byUid = new Map();
@@ -1939,7 +1954,8 @@ export class Engine {
   /**
    * Commits group offsets only if `check`, run under the writer lock on the newest version of the named
    * document, returns null; otherwise rejects with the error it returns (e.g. a fenced generation). The
-   * check and the commit are one atomic step.
+   * check and the commit are one atomic step. The check is given the stored document itself, frozen: it
+   * reads it, and a change would throw (a commit takes no copy, as it comes after every fetch).
    */
   async commitOffsetsIf(
     groupId: string,
@@ -1952,7 +1968,7 @@ export class Engine {
     await this.#enqueue<unknown>((resolve, reject) => ({
       kind: 'meta',
       apply: () => {
-        const refused = check(documentKey === null ? undefined : structuredClone(this.#documents[documentKey]));
+        const refused = check(documentKey === null ? undefined : this.#documents[documentKey]);
         if (refused !== null) throw refused;
         for (const o of offsets) this.#partition(o.topic, o.partition);
         const group = (this.#groups[groupId] ??= {});
@@ -2813,7 +2829,7 @@ export class Engine {
         const current = this.#documents[key];
         const { value, result } = update(current === undefined ? undefined : structuredClone(current));
         if (value === undefined) Reflect.deleteProperty(this.#documents, key);
-        else this.#documents[key] = structuredClone(value);
+        else this.#documents[key] = deepFreeze(structuredClone(value));
         return result;
       },
       resolve: resolve as (v: unknown) => void,

@@ -419,3 +419,35 @@ test('commitOffsetsIf commits only when the check on the document passes, atomic
     await db.close();
   }
 });
+
+test('a commit check is given the stored document frozen: changing it throws and changes nothing, here or in the file', async () => {
+  const file = tempFile();
+  let db = await Engine.open(file);
+  try {
+    await db.createTopic('t');
+    const value = { generation: 2, members: [{ id: 'm' }] };
+    await db.updateDocument('group:g', () => ({ value, result: undefined }));
+    value.generation = 7; // the caller's object was copied when stored
+    const tamper = (doc: unknown): null => {
+      (doc as { members: { id: string }[] }).members[0]!.id = 'x';
+      return null;
+    };
+    await assert.rejects(db.commitOffsetsIf('g', [{ topic: 't', partition: 0, offset: 3 }], 'group:g', tamper), TypeError);
+    assert.deepEqual(db.readDocument('group:g'), { generation: 2, members: [{ id: 'm' }] });
+    assert.deepEqual(db.fetchOffsets('g'), []);
+  } finally {
+    await db.close();
+  }
+  // Documents loaded from the file are frozen as well.
+  db = await Engine.open(file);
+  try {
+    const tamper = (doc: unknown): null => {
+      (doc as { generation: number }).generation = 9;
+      return null;
+    };
+    await assert.rejects(db.commitOffsetsIf('g', [{ topic: 't', partition: 0, offset: 3 }], 'group:g', tamper), TypeError);
+    assert.deepEqual(db.readDocument('group:g'), { generation: 2, members: [{ id: 'm' }] });
+  } finally {
+    await db.close();
+  }
+});
