@@ -158,11 +158,18 @@ function readInt64(buf: Buffer, pos: number, position: number, field: string): n
 
 // ---- encoding ----
 
-/** Body sizes of the records being encoded (one slot per record), reused across calls to avoid garbage. */
-let bodySizes = new Int32Array(1024);
+/** Bytes a varint takes at most (an int32 record length). */
+const MAX_VARINT_BYTES = 5;
 
 function bytesSize(bytes: Buffer | null): number {
   return bytes === null ? 1 : varintSize(bytes.length) + bytes.length;
+}
+
+/** The offset delta of records[i] (default: i), checked to be an int32 above the previous record's. */
+function offsetDeltaAt(records: readonly RecordInput[], i: number, previousDelta: number): number {
+  const delta = records[i]!.offsetDelta ?? i;
+  if (!isInt32(delta) || delta <= previousDelta) throw invalid(`Record ${i}: offset delta ${delta} must be an int32 above the previous record's (${previousDelta}).`);
+  return delta;
 }
 
 /** Size of one record after its length varint; validates its timestamp against the batch's base. */
@@ -180,27 +187,33 @@ function recordBodySize(record: RecordInput, offsetDelta: number, baseTimestamp:
     const keyLength = Buffer.byteLength(header.key, 'utf8');
     size += varintSize(keyLength) + keyLength + bytesSize(header.value);
   }
+  if (size > MAX_INT32) throw new OnelogError('RECORD_TOO_LARGE', `Record ${offsetDelta} is ${size} bytes, more than a batch can hold.`);
   return size;
 }
 
-/** Bytes of all records, uncompressed; fills `sizes` with each record's body size when given. */
-function measureRecords(records: readonly RecordInput[], sizes: Int32Array | null): number {
-  const count = records.length;
+function checkRecordCount(count: number): void {
   if (count === 0) throw invalid('A record batch needs at least one record.');
   if (count > MAX_INT32) throw invalid('Too many records for one batch.');
+}
+
+function checkRecordsSize(total: number): void {
+  if (total > MAX_INT32 - MIN_BATCH_LENGTH) throw new OnelogError('RECORD_TOO_LARGE', `Records of ${total} bytes do not fit in one batch.`);
+}
+
+/** Bytes of all records, uncompressed. */
+function measureRecords(records: readonly RecordInput[]): number {
+  const count = records.length;
+  checkRecordCount(count);
   const baseTimestamp = records[0]!.timestamp;
   let total = 0;
   let previousDelta = -1;
   for (let i = 0; i < count; i++) {
-    const delta = records[i]!.offsetDelta ?? i;
-    if (!isInt32(delta) || delta <= previousDelta) throw invalid(`Record ${i}: offset delta ${delta} must be an int32 above the previous record's (${previousDelta}).`);
+    const delta = offsetDeltaAt(records, i, previousDelta);
     previousDelta = delta;
     const body = recordBodySize(records[i]!, delta, baseTimestamp);
-    if (body > MAX_INT32) throw new OnelogError('RECORD_TOO_LARGE', `Record ${i} is ${body} bytes, more than a batch can hold.`);
-    if (sizes !== null) sizes[i] = body;
     total += varintSize(body) + body;
   }
-  if (total > MAX_INT32 - MIN_BATCH_LENGTH) throw new OnelogError('RECORD_TOO_LARGE', `Records of ${total} bytes do not fit in one batch.`);
+  checkRecordsSize(total);
   return total;
 }
 
@@ -227,7 +240,7 @@ export function maxRecordBytes(record: RecordInput): number {
  * would have uncompressed.
  */
 export function encodedBatchSize(input: BatchInput): number {
-  return RECORD_BATCH_OVERHEAD + measureRecords(input.records, null);
+  return RECORD_BATCH_OVERHEAD + measureRecords(input.records);
 }
 
 function writeBytes(buf: Buffer, pos: number, bytes: Buffer | null): number {
@@ -241,28 +254,61 @@ function writeBytes(buf: Buffer, pos: number, bytes: Buffer | null): number {
   return pos + length;
 }
 
-function writeRecords(buf: Buffer, pos: number, records: readonly RecordInput[], sizes: Int32Array, baseTimestamp: number): void {
-  const count = records.length;
-  for (let i = 0; i < count; i++) {
-    const record = records[i]!;
-    pos = writeVarint(buf, pos, sizes[i]!);
-    buf[pos++] = 0; // record attributes: unused
-    pos = writeVarlong(buf, pos, record.timestamp - baseTimestamp);
-    pos = writeVarint(buf, pos, record.offsetDelta ?? i);
-    pos = writeBytes(buf, pos, record.key);
-    pos = writeBytes(buf, pos, record.value);
-    const headers = record.headers;
-    if (headers === undefined) {
-      buf[pos++] = 0;
-      continue;
-    }
-    pos = writeVarint(buf, pos, headers.length);
-    for (const header of headers) {
-      pos = writeVarint(buf, pos, Buffer.byteLength(header.key, 'utf8'));
-      pos += buf.write(header.key, pos, 'utf8');
-      pos = writeBytes(buf, pos, header.value);
-    }
+/** Writes one record whose body is `body` bytes at `pos`; returns the position after it. */
+function writeRecord(buf: Buffer, pos: number, record: RecordInput, body: number, offsetDelta: number, baseTimestamp: number): number {
+  pos = writeVarint(buf, pos, body);
+  buf[pos++] = 0; // record attributes: unused
+  pos = writeVarlong(buf, pos, record.timestamp - baseTimestamp);
+  pos = writeVarint(buf, pos, offsetDelta);
+  pos = writeBytes(buf, pos, record.key);
+  pos = writeBytes(buf, pos, record.value);
+  const headers = record.headers;
+  if (headers === undefined) {
+    buf[pos++] = 0;
+    return pos;
   }
+  pos = writeVarint(buf, pos, headers.length);
+  for (const header of headers) {
+    pos = writeVarint(buf, pos, Buffer.byteLength(header.key, 'utf8'));
+    pos += buf.write(header.key, pos, 'utf8');
+    pos = writeBytes(buf, pos, header.value);
+  }
+  return pos;
+}
+
+/**
+ * Where encodeBatch writes: uncompressed batches are cut one after another from a slab, so encoding a
+ * small batch allocates nothing of its own (a compressed batch's records use the slab as scratch). A part
+ * handed out is never written again: a batch stays intact while its holder keeps it, which keeps its
+ * slab alive. A batch that outgrows a slab is written into a buffer of its own.
+ */
+const SLAB_BYTES = 256 * 1024;
+let slab = Buffer.alloc(0);
+let slabUsed = 0;
+
+/** Where a batch is being written: `buf` from `start`, records written up to `pos`. */
+interface BatchTarget {
+  buf: Buffer;
+  start: number;
+  pos: number;
+}
+
+/**
+ * A target with room for `needed` more bytes after `target`'s written part, which it carries over: a
+ * fresh slab when the batch stays small next to one, else a buffer of the batch's own (twice as big as
+ * needed, up to the largest batch, so growing copies each byte a bounded number of times).
+ */
+function grow(target: BatchTarget, needed: number): BatchTarget {
+  const written = target.pos - target.start;
+  checkRecordsSize(written - RECORD_BATCH_OVERHEAD + needed);
+  const ownSlab = written + needed <= SLAB_BYTES / 2;
+  const buf = Buffer.allocUnsafeSlow(ownSlab ? SLAB_BYTES : Math.min(2 * (written + needed), LOG_OVERHEAD + MAX_INT32));
+  target.buf.copy(buf, 0, target.start, target.pos);
+  if (ownSlab) {
+    slab = buf;
+    slabUsed = 0;
+  }
+  return { buf, start: 0, pos: written };
 }
 
 function batchAttributes(input: BatchInput, compression: CompressionType): number {
@@ -276,7 +322,9 @@ function batchAttributes(input: BatchInput, compression: CompressionType): numbe
 /**
  * Encodes one batch. baseTimestamp is the first record's timestamp and maxTimestamp the largest, as Kafka's
  * producer writes them; offset deltas are 0..n-1 unless records give theirs (compaction keeps original offsets,
- * leaving gaps). At least one record is required.
+ * leaving gaps). At least one record is required. An uncompressed batch may share its memory with other
+ * batches encodeBatch returned (never overlapping them): a holder that keeps a small batch for long
+ * should keep a copy, so as not to keep a whole slab alive.
  */
 export function encodeBatch(input: BatchInput): Buffer {
   const records = input.records;
@@ -297,23 +345,41 @@ export function encodeBatch(input: BatchInput): Buffer {
   if (!isInt32(baseSequence)) throw invalid(`baseSequence must be an int32, got ${baseSequence}.`);
   if (!COMPRESSION_TYPES.includes(compression)) throw invalid(`Unknown compression ${compression}.`);
 
-  if (bodySizes.length < count) bodySizes = new Int32Array(2 ** Math.ceil(Math.log2(count)));
-  const recordsSize = measureRecords(records, bodySizes);
+  checkRecordCount(count);
   const baseTimestamp = records[0]!.timestamp;
   let maxTimestamp = baseTimestamp;
-  for (let i = 1; i < count; i++) {
-    const timestamp = records[i]!.timestamp;
-    if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+  // Each record is measured and written in one pass, into the slab at the place the batch takes.
+  if (slab.length - slabUsed < RECORD_BATCH_OVERHEAD + MAX_VARINT_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
   }
+  let target: BatchTarget = { buf: slab, start: slabUsed, pos: slabUsed + RECORDS_OFFSET };
+  let out = target.buf;
+  let pos = target.pos;
+  let previousDelta = -1;
+  for (let i = 0; i < count; i++) {
+    const record = records[i]!;
+    const delta = offsetDeltaAt(records, i, previousDelta);
+    previousDelta = delta;
+    const body = recordBodySize(record, delta, baseTimestamp);
+    if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
+    if (out.length - pos < MAX_VARINT_BYTES + body) {
+      target.pos = pos;
+      target = grow(target, varintSize(body) + body);
+      out = target.buf;
+      pos = target.pos;
+    }
+    pos = writeRecord(out, pos, record, body, delta, baseTimestamp);
+  }
+  const recordsStart = target.start + RECORDS_OFFSET;
+  checkRecordsSize(pos - recordsStart);
 
   let buf: Buffer;
   if (compression === 'none') {
-    buf = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD + recordsSize);
-    writeRecords(buf, RECORDS_OFFSET, records, bodySizes, baseTimestamp);
+    buf = out.subarray(target.start, pos);
+    if (out === slab) slabUsed = (pos + 7) & ~7;
   } else {
-    const raw = Buffer.allocUnsafe(recordsSize);
-    writeRecords(raw, 0, records, bodySizes, baseTimestamp);
-    const compressed = compress(compression, raw);
+    const compressed = compress(compression, out.subarray(recordsStart, pos));
     if (compressed.length > MAX_INT32 - MIN_BATCH_LENGTH) {
       throw new OnelogError('RECORD_TOO_LARGE', `Compressed records of ${compressed.length} bytes do not fit in one batch.`);
     }

@@ -156,6 +156,28 @@ void describe('record batch round trip', () => {
     );
   });
 
+  void it('leaves each batch it returned intact while later ones are encoded, batches larger than its slabs included', () => {
+    const large = (count: number, valueBytes: number): BatchInput => ({
+      baseOffset: 0,
+      records: Array.from({ length: count }, (_, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.alloc(valueBytes, i), timestamp: T0 + i })),
+    });
+    // 200 KB crosses the end of a 256 KiB slab; 300 KB and 600 KB do not fit one.
+    const largeArb = fc.constantFrom(large(40, 5000), large(3, 100_000), large(1, 600_000));
+    fc.assert(
+      fc.property(fc.array(fc.oneof({ weight: 4, arbitrary: batchArb }, { weight: 1, arbitrary: largeArb }), { minLength: 1, maxLength: 30 }), (inputs) => {
+        const encoded = inputs.map((input) => {
+          const buf = encodeBatch(input);
+          return { buf, copy: Buffer.from(buf) };
+        });
+        for (const [i, { buf, copy }] of encoded.entries()) {
+          assert.equal(buf.equals(copy), true, `batch ${i} changed after later encodes`);
+          assert.deepEqual(decodeRecords(buf), expectedRecords(inputs[i]!));
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   void it('decodes a batch in the middle of a larger buffer, returning views into it', () => {
     const first = encodeBatch(simpleBatch());
     const second = encodeBatch(simpleBatch({ baseOffset: 103 }));
