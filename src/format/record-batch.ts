@@ -286,29 +286,23 @@ const SLAB_BYTES = 256 * 1024;
 let slab = Buffer.alloc(0);
 let slabUsed = 0;
 
-/** Where a batch is being written: `buf` from `start`, records written up to `pos`. */
-interface BatchTarget {
-  buf: Buffer;
-  start: number;
-  pos: number;
-}
-
 /**
- * A target with room for `needed` more bytes after `target`'s written part, which it carries over: a
- * fresh slab when the batch stays small next to one, else a buffer of the batch's own (twice as big as
- * needed, up to the largest batch, so growing copies each byte a bounded number of times).
+ * A buffer with room for `needed` more bytes after the batch written in `buf[start, end)`, which it
+ * carries over to its start: a fresh slab when the batch stays small next to one, else a buffer of the
+ * batch's own (twice as big as needed, up to the largest batch, so growing copies each byte a bounded
+ * number of times).
  */
-function grow(target: BatchTarget, needed: number): BatchTarget {
-  const written = target.pos - target.start;
+function grow(buf: Buffer, start: number, end: number, needed: number): Buffer {
+  const written = end - start;
   checkRecordsSize(written - RECORD_BATCH_OVERHEAD + needed);
   const ownSlab = written + needed <= SLAB_BYTES / 2;
-  const buf = Buffer.allocUnsafeSlow(ownSlab ? SLAB_BYTES : Math.min(2 * (written + needed), LOG_OVERHEAD + MAX_INT32));
-  target.buf.copy(buf, 0, target.start, target.pos);
+  const grown = Buffer.allocUnsafeSlow(ownSlab ? SLAB_BYTES : Math.min(2 * (written + needed), LOG_OVERHEAD + MAX_INT32));
+  buf.copy(grown, 0, start, end);
   if (ownSlab) {
-    slab = buf;
+    slab = grown;
     slabUsed = 0;
   }
-  return { buf, start: 0, pos: written };
+  return grown;
 }
 
 function batchAttributes(input: BatchInput, compression: CompressionType): number {
@@ -353,9 +347,9 @@ export function encodeBatch(input: BatchInput): Buffer {
     slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
     slabUsed = 0;
   }
-  let target: BatchTarget = { buf: slab, start: slabUsed, pos: slabUsed + RECORDS_OFFSET };
-  let out = target.buf;
-  let pos = target.pos;
+  let out: Buffer = slab;
+  let start = slabUsed;
+  let pos = start + RECORDS_OFFSET;
   let previousDelta = -1;
   for (let i = 0; i < count; i++) {
     const record = records[i]!;
@@ -364,19 +358,18 @@ export function encodeBatch(input: BatchInput): Buffer {
     const body = recordBodySize(record, delta, baseTimestamp);
     if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
     if (out.length - pos < MAX_VARINT_BYTES + body) {
-      target.pos = pos;
-      target = grow(target, varintSize(body) + body);
-      out = target.buf;
-      pos = target.pos;
+      out = grow(out, start, pos, varintSize(body) + body);
+      pos -= start;
+      start = 0;
     }
     pos = writeRecord(out, pos, record, body, delta, baseTimestamp);
   }
-  const recordsStart = target.start + RECORDS_OFFSET;
+  const recordsStart = start + RECORDS_OFFSET;
   checkRecordsSize(pos - recordsStart);
 
   let buf: Buffer;
   if (compression === 'none') {
-    buf = out.subarray(target.start, pos);
+    buf = out.subarray(start, pos);
     if (out === slab) slabUsed = (pos + 7) & ~7;
   } else {
     const compressed = compress(compression, out.subarray(recordsStart, pos));
